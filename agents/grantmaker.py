@@ -1,0 +1,125 @@
+"""What funders and government share: paying grants and running grant rounds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import abc
+
+import mesa
+import numpy as np
+
+from model.grants import Grant, GrantProgram, Judging, award_sizes, run_contest
+
+if TYPE_CHECKING:
+    from agents.nonprofit import Nonprofit
+    from model.core import CollectiveImpactModel
+
+
+class GrantMaker(mesa.Agent, abc.ABC):
+    """An organisation that pays grants out of a yearly budget.
+
+    Attributes:
+        slot: index in the organisations' trust network.
+        base_budget: money/year it started with.
+        budget: money/year it currently commits (funders adjust it with commitment).
+        programs: its grant programmes (one per mode it runs).
+        paid_out: cumulative money paid to recipients.
+    """
+
+    compliance_share = 0.0  # share of each instalment recipients spend on compliance
+
+    def __init__(self, model: CollectiveImpactModel, slot: int, budget: float) -> None:
+        super().__init__(model)
+        self.slot = slot
+        self.base_budget = budget
+        self.budget = budget
+        self.programs: list[GrantProgram] = []
+        self.paid_out = 0.0
+
+    # --- paying -----------------------------------------------------------------------
+    def pay(self, recipient, amount: float, compliance_share: float = 0.0) -> None:
+        """Transfer ``amount`` to a nonprofit or the backbone, recording both sides."""
+        if amount <= 0:
+            return
+        self.paid_out += amount
+        self.model.ledger.record_paid(amount)
+        recipient.receive(amount, compliance_share)
+
+    def pay_grants(self) -> None:
+        """Pay this month's instalment of every running grant; drop finished ones."""
+        for program in self.programs:
+            still_running = []
+            for grant in program.grants:
+                self.pay(grant.recipient, grant.monthly, self.compliance_share)
+                grant.months_left -= 1
+                if grant.months_left > 0:
+                    still_running.append(grant)
+                else:
+                    grant.recipient.grants.remove(grant)
+            program.grants = still_running
+
+    def cancel_grants_to(self, nonprofit: Nonprofit) -> None:
+        """Stop paying a nonprofit that closed (the money stays with the grant maker)."""
+        for program in self.programs:
+            program.grants = [g for g in program.grants if g.recipient is not nonprofit]
+
+    # --- rounds -----------------------------------------------------------------------
+    def program_budget_monthly(self, program: GrantProgram) -> float:
+        """Money per month that ``program`` may commit to grants."""
+        return program.share * self.budget / 12.0
+
+    def run_due_rounds(self) -> None:
+        """Run every programme whose round falls in this month."""
+        now = self.model.steps
+        for program in self.programs:
+            if now >= program.next_round:
+                program.next_round = now + program.round_interval
+                program.rounds_run += 1
+                self.run_round(program)
+
+    def run_round(self, program: GrantProgram) -> None:
+        """Award the programme's uncommitted money, domain by domain, by contest."""
+        free = self.program_budget_monthly(program) - program.committed_monthly()
+        if free <= 0:
+            return
+        weights = self.domain_weights(program)
+        judging = self.judging(program)
+        model = self.model
+        for domain in np.flatnonzero(weights > 0):
+            applicants = self.eligible_applicants(program, int(domain))
+            awards = award_sizes(free * weights[domain], model.award_monthly, len(applicants))
+            winners, losers, _ = run_contest(
+                model.rng, applicants, awards, program.grant_months, judging
+            )
+            for nonprofit, monthly in winners:
+                months = self.grant_length(program)
+                grant = Grant(self, nonprofit, monthly, months, program.mode)
+                program.grants.append(grant)
+                nonprofit.grants.append(grant)
+            model.rivalry(losers, [w for w, _ in winners])
+
+    def grant_length(self, program: GrantProgram) -> int:
+        """Months of a new grant; the first round staggers multi-year grants.
+
+        A programme whose grants outlast its round interval starts a rolling
+        portfolio: first-round grants end after 1, 2, ... intervals at random, so a
+        share of the money comes up for renewal every round.
+        """
+        if program.rounds_run > 1 or program.grant_months <= program.round_interval:
+            return program.grant_months
+        n_tranches = -(-program.grant_months // program.round_interval)
+        tranche = int(self.model.rng.integers(1, n_tranches + 1))
+        return min(program.grant_months, tranche * program.round_interval)
+
+    def eligible_applicants(self, program: GrantProgram, domain: int) -> list[Nonprofit]:
+        """Nonprofits working in ``domain`` that are looking for money."""
+        return [n for n in self.model.nonprofits_in(domain) if n.wants_funding]
+
+    @abc.abstractmethod
+    def domain_weights(self, program: GrantProgram) -> np.ndarray:
+        """Share of a round's money per domain (sums to 1)."""
+
+    @abc.abstractmethod
+    def judging(self, program: GrantProgram) -> Judging:
+        """How this grant maker's reviewers score applications in ``program``."""

@@ -1,0 +1,1 @@
+"""Subcommands of ``cisim``, one module each."""

@@ -1,0 +1,62 @@
+"""The money ledger: every payment and every spending, by side and by purpose.
+
+Payers and recipients record their own side of each transfer, so the model can
+check that what funders and government paid out equals what nonprofits and the
+backbone received (``MODEL.md``, accounting that must always hold).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SPENDING_KINDS = ("services", "seeking", "meetings", "backbone")
+
+
+@dataclass
+class Ledger:
+    """Cumulative money flows of a run (all in money units).
+
+    Attributes:
+        paid: paid out by funders and government.
+        received: received by nonprofits and the backbone.
+        spent: cumulative spending by kind: nonprofit services, grant seeking (applications
+            and compliance reporting), meetings, and backbone staff.
+        month: the same spending for the current month only.
+    """
+
+    paid: float = 0.0
+    received: float = 0.0
+    spent: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SPENDING_KINDS, 0.0))
+    month: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SPENDING_KINDS, 0.0))
+
+    def record_paid(self, amount: float) -> None:
+        """A payer's side of a transfer."""
+        self.paid += amount
+
+    def record_received(self, amount: float) -> None:
+        """A recipient's side of a transfer."""
+        self.received += amount
+
+    def record_spending(self, services: float = 0.0, seeking: float = 0.0,
+                        meetings: float = 0.0) -> None:
+        """A nonprofit's spending this month by purpose."""
+        for kind, amount in (("services", services), ("seeking", seeking),
+                             ("meetings", meetings)):
+            self.spent[kind] += amount
+            self.month[kind] += amount
+
+    def record_backbone_spending(self, amount: float) -> None:
+        """The backbone's staff spending this month."""
+        self.spent["backbone"] += amount
+        self.month["backbone"] += amount
+
+    def start_month(self) -> None:
+        """Clear the current month's spending."""
+        for kind in self.month:
+            self.month[kind] = 0.0
+
+    @staticmethod
+    def overhead_share(spending: dict[str, float]) -> float:
+        """Grant-seeking share of nonprofit spending (0 when nothing was spent)."""
+        total = spending["services"] + spending["seeking"] + spending["meetings"]
+        return spending["seeking"] / total if total > 0 else 0.0

@@ -1,0 +1,160 @@
+"""Resident state as NumPy arrays, and the vectorised resident mechanisms.
+
+The model owns one ``ResidentPopulation``; each ``Resident`` agent is a view onto
+one row of it. Keeping needs, engagement and latent resources in arrays lets a
+month of 100,000 residents run as a handful of array operations instead of a
+Python loop.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Centre (logit scale) of structural need for other and for marginalised residents.
+_STRUCTURAL_LOGIT = {False: -0.9, True: -0.1}
+_PERSON_SD = 0.7  # person-level severity shared by all domains (multi-domain need)
+_DOMAIN_SD = 0.5  # domain-specific variation
+
+
+class ResidentPopulation:
+    """All residents' state, one row per resident.
+
+    Attributes:
+        need: (N, K) need per domain in [0, 1]; 1 is worst.
+        structural: (N, K) structural need level each need drifts back to, in [0, 1].
+        marginalised: (N,) True for marginalised residents.
+        engagement: (N,) lived-experience engagement in [0, 1].
+        latent: (N,) latent community resources in [0, 1] (mutual aid, volunteering).
+        latent_active: (N,) True where those resources are currently mobilised.
+    """
+
+    def __init__(self, rng: np.random.Generator, params: dict) -> None:
+        n, k = params["n_residents"], params["n_domains"]
+        self.n, self.k = n, k
+        self.rho = params["complementarity"]
+        self.regeneration = params["need_regeneration"]
+        self.spillover = params["need_spillover"]
+        self.base_access = params["marginalised_access"]
+
+        self.marginalised = rng.random(n) < params["marginalised_share"]
+        centre = np.where(self.marginalised, _STRUCTURAL_LOGIT[True], _STRUCTURAL_LOGIT[False])
+        person = rng.normal(0.0, _PERSON_SD, size=n)
+        logits = centre[:, None] + person[:, None] + rng.normal(0.0, _DOMAIN_SD, size=(n, k))
+        self.structural = 1.0 / (1.0 + np.exp(-logits))
+        # Start from the untreated steady state: structural pull balanced by spill-over.
+        self.need = self.structural.copy()
+        for _ in range(200):
+            self.need = self._drift(self.need)
+
+        self.engagement = np.where(
+            self.marginalised, rng.beta(1.5, 10.0, size=n), rng.beta(2.0, 8.0, size=n)
+        )
+        # How readily each resident responds to outreach (mean 1).
+        self.responsiveness = 2.0 * rng.beta(2.0, 2.0, size=n)
+        self.latent = rng.beta(2.0, 2.0, size=n)
+        self.latent_active = np.zeros(n, dtype=bool)
+        self._wellbeing_cache: tuple[int, np.ndarray] | None = None
+        self.version = 0  # bumped whenever needs change, to invalidate caches
+
+    # --- wellbeing -------------------------------------------------------------------
+    def wellbeing(self) -> np.ndarray:
+        """Complementary wellbeing per resident, in [0, 1] (mechanism: CES aggregate).
+
+        Y = (mean_k x_k^rho)^(1/rho) with x_k = 1 - need_k and equal weights; rho = 0
+        is the geometric mean. With rho < 0, one bad domain drags the whole score down.
+        """
+        if self._wellbeing_cache is not None and self._wellbeing_cache[0] == self.version:
+            return self._wellbeing_cache[1]
+        x = np.clip(1.0 - self.need, 1e-6, 1.0)
+        if abs(self.rho) < 1e-9:
+            y = np.exp(np.log(x).mean(axis=1))
+        else:
+            y = np.power(np.power(x, self.rho).mean(axis=1), 1.0 / self.rho)
+        self._wellbeing_cache = (self.version, y)
+        return y
+
+    # --- reach -----------------------------------------------------------------------
+    def access(self, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
+        """Chance that residents ``idx`` can be reached by a service this month, in [0, 1].
+
+        Others are always reachable; marginalised residents only with probability
+        ``marginalised_access``, raised toward 1 by their engagement.
+        """
+        marg_access = self.base_access + (1.0 - self.base_access) * self.engagement[idx]
+        return np.where(self.marginalised[idx], marg_access, 1.0)
+
+    def reachable_candidates(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """Draw up to ``size`` distinct residents that an organisation can reach this month.
+
+        Residents are drawn uniformly and kept with their access probability, so
+        marginalised residents with little engagement are reached less often.
+        """
+        size = min(size, self.n)
+        if size <= 0:
+            return np.empty(0, dtype=np.intp)
+        idx = np.unique(rng.integers(0, self.n, size=size))
+        access = self.access(idx)
+        return idx[rng.random(idx.size) < access]
+
+    # --- services --------------------------------------------------------------------
+    def apply_services(
+        self, residents: np.ndarray, domains: np.ndarray, reduction: np.ndarray
+    ) -> int:
+        """Deliver a month of cases and return how many were duplicates.
+
+        Each case removes ``reduction`` (share in [0, 1]) of one resident's need in one
+        domain. When several organisations treat the same need of the same person in a
+        month only the strongest case counts; the others are wasted (duplication).
+        """
+        if residents.size == 0:
+            return 0
+        key = residents.astype(np.int64) * self.k + domains
+        order = np.argsort(key, kind="stable")
+        key_sorted = key[order]
+        starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
+        best = np.maximum.reduceat(reduction[order], starts)
+        unique_keys = key_sorted[starts]
+        r, d = np.divmod(unique_keys, self.k)
+        self.need[r, d] *= 1.0 - best
+        self.version += 1
+        return int(residents.size - unique_keys.size)
+
+    # --- monthly dynamics ------------------------------------------------------------
+    def _drift(self, need: np.ndarray) -> np.ndarray:
+        """One month of regeneration toward structural need plus cross-domain spill-over."""
+        if self.k > 1:
+            others = (need.sum(axis=1, keepdims=True) - need) / (self.k - 1)
+        else:
+            others = np.zeros_like(need)
+        new = need + self.regeneration * (self.structural - need) + self.spillover * others
+        return np.clip(new, 0.0, 1.0, out=new)
+
+    def regenerate(self) -> None:
+        """Mechanism 'needs regenerate': drift back toward structural level, with spill-over."""
+        self.need = self._drift(self.need)
+        self.version += 1
+
+    def update_engagement(self, growth: float, decay: float) -> None:
+        """Mechanism 'engagement': growth at ``growth``/month scaled by each resident's
+        responsiveness (mean 1), toward 1, with relative decay."""
+        e = self.engagement
+        e += growth * self.responsiveness * (1.0 - e) - decay * e
+        np.clip(e, 0.0, 1.0, out=e)
+
+    def activate_latent(self, community_trust: float, trust_threshold: float,
+                        engagement_threshold: float) -> float:
+        """Mechanism 'latent community resources'; returns the active resource volume.
+
+        A resident's resources stay invisible until trust among organisations passes
+        ``trust_threshold`` and the resident's own engagement passes
+        ``engagement_threshold``. Returns the sum of active resources (resident units).
+        """
+        if community_trust < trust_threshold:
+            self.latent_active[:] = False
+            return 0.0
+        np.greater_equal(self.engagement, engagement_threshold, out=self.latent_active)
+        return float(self.latent[self.latent_active].sum())
+
+    def lower_structural_need(self, domain: int, share: float) -> None:
+        """A policy change: cut the structural need level of ``domain`` by ``share``."""
+        self.structural[:, domain] *= 1.0 - share

@@ -1,0 +1,80 @@
+"""The weighted, asymmetric trust network among organisations.
+
+Every organisation (nonprofit, funder, government, backbone) holds a fixed slot;
+``trust[i, j]`` is how much organisation i trusts organisation j, in [0, 1].
+Slots of closed nonprofits are reused by entrants, so the matrix never grows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class TrustNetwork:
+    """Trust between organisation slots, built slowly and eroded fast.
+
+    Building follows dT = a+ * s * (1 - T); erosion dT = -a- * s * T with
+    a- = ratio * a+; pairs without contact in a month decay by ``decay`` * T.
+    """
+
+    def __init__(self, n_slots: int, initial: float, build_rate: float,
+                 erosion_ratio: float, decay: float) -> None:
+        self.initial = initial
+        self.build_rate = build_rate
+        self.erode_rate = min(1.0, build_rate * erosion_ratio)
+        self.decay = decay
+        self.trust = np.full((n_slots, n_slots), initial, dtype=float)
+        np.fill_diagonal(self.trust, 0.0)
+        self.active = np.ones(n_slots, dtype=bool)
+        self._contact = np.zeros((n_slots, n_slots), dtype=bool)
+
+    def build(self, members: np.ndarray, intensity: float = 1.0) -> None:
+        """Raise trust among all pairs of ``members`` (a meeting or joint work)."""
+        if members.size < 2 or intensity <= 0:
+            return
+        block = np.ix_(members, members)
+        t = self.trust[block]
+        t += min(1.0, self.build_rate * intensity) * (1.0 - t)
+        np.fill_diagonal(t, 0.0)
+        self.trust[block] = t
+        self._contact[block] = True
+
+    def erode(self, trusters: np.ndarray, trusted: np.ndarray, intensity: float = 1.0) -> None:
+        """Lower the trust of each of ``trusters`` toward each of ``trusted``."""
+        if trusters.size == 0 or trusted.size == 0 or intensity <= 0:
+            return
+        block = np.ix_(trusters, trusted)
+        self.trust[block] *= 1.0 - min(1.0, self.erode_rate * intensity)
+        self._contact[block] = True
+        np.fill_diagonal(self.trust, 0.0)
+
+    def end_month(self) -> None:
+        """Decay trust between pairs that had no contact this month, then reset contacts."""
+        self.trust[~self._contact] *= 1.0 - self.decay
+        self._contact[:] = False
+
+    def reset_slot(self, slot: int) -> None:
+        """Give a new occupant of ``slot`` the initial trust, both ways."""
+        self.trust[slot, :] = self.initial
+        self.trust[:, slot] = self.initial
+        self.trust[slot, slot] = 0.0
+        self.active[slot] = True
+
+    def deactivate(self, slot: int) -> None:
+        """Mark ``slot`` empty (its organisation closed)."""
+        self.active[slot] = False
+
+    def mean_among(self, slots: np.ndarray) -> float:
+        """Mean trust over ordered pairs of distinct ``slots`` (0 if fewer than two)."""
+        n = slots.size
+        if n < 2:
+            return 0.0
+        block = self.trust[np.ix_(slots, slots)]
+        return float(block.sum() / (n * (n - 1)))
+
+    def toward(self, truster: int, trusted: np.ndarray) -> float:
+        """Mean trust of ``truster`` toward ``trusted`` (excluding itself; 0 if none)."""
+        trusted = trusted[trusted != truster]
+        if trusted.size == 0:
+            return 0.0
+        return float(self.trust[truster, trusted].mean())
