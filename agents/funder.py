@@ -34,16 +34,16 @@ class Funder(GrantMaker):
         self.collective_share = collective_share
         self.priority_domain = priority_domain
         self.wellbeing_seen = model.population.wellbeing().mean()
-        first_round = 1 + offset
+        interval = p["round_interval_months"]
         if collective_share < 1.0:
             self.programs.append(GrantProgram("isolated", 1.0 - collective_share,
-                                              p["isolated_grant_months"], 12, first_round))
+                                              p["isolated_grant_months"], interval, 0))
             cycle = 12.0 * p["priority_cycle_years"]
             model.schedule_recurring(self.change_priority,
                                      Schedule(interval=cycle, start=offset + cycle))
         if collective_share > 0.0:
             self.programs.append(GrantProgram("collective", collective_share,
-                                              p["collective_grant_months"], 12, first_round))
+                                              p["collective_grant_months"], interval, 0))
         model.schedule_recurring(self.review_commitment, Schedule(interval=12, start=12 + offset))
 
     def step(self) -> None:

@@ -24,7 +24,7 @@ class Government(GrantMaker):
     def __init__(self, model: CollectiveImpactModel, slot: int, budget: float) -> None:
         super().__init__(model, slot, budget)
         months = model.params["government_grant_months"]
-        self.programs.append(GrantProgram("government", 1.0, months, months, 1))
+        self.programs.append(GrantProgram("government", 1.0, months, max(1, months // 2), 0))
         self.compliance_share = model.params["compliance_overhead"]
         self.policies_enacted = 0
         self.policy_log: list[tuple[int, int]] = []

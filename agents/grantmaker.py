@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import abc
+from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
@@ -89,7 +88,7 @@ class GrantMaker(mesa.Agent, abc.ABC):
         for domain in np.flatnonzero(weights > 0):
             applicants = self.eligible_applicants(program, int(domain))
             awards = award_sizes(free * weights[domain], model.award_monthly, len(applicants))
-            winners, losers, _ = run_contest(
+            winners, losers = run_contest(
                 model.rng, applicants, awards, program.grant_months, judging
             )
             for nonprofit, monthly in winners:
@@ -100,11 +99,11 @@ class GrantMaker(mesa.Agent, abc.ABC):
             model.rivalry(losers, [w for w, _ in winners])
 
     def grant_length(self, program: GrantProgram) -> int:
-        """Months of a new grant; the first round staggers multi-year grants.
+        """Months of a new grant; the first round staggers grant ends.
 
-        A programme whose grants outlast its round interval starts a rolling
-        portfolio: first-round grants end after 1, 2, ... intervals at random, so a
-        share of the money comes up for renewal every round.
+        The world starts mid-stream: the first round (at month 0) stands for the
+        portfolio already running, so its grants end after 1, 2, ... round
+        intervals at random and a share of the money comes up for renewal every round.
         """
         if program.rounds_run > 1 or program.grant_months <= program.round_interval:
             return program.grant_months

@@ -71,6 +71,15 @@ class Nonprofit(mesa.Agent):
         """Spend ``amount`` on writing an application (grant-seeking overhead)."""
         self._month["seeking"] += amount
 
+    def affordable_effort(self, target: float) -> float:
+        """Effort it can still put into an application this month, at most ``target``.
+
+        Grant seeking in a month is capped at ``max_seeking_share`` of the monthly
+        budget (the larger of fixed cost and smoothed income).
+        """
+        cap = self.model.params["max_seeking_share"] * max(self.fixed_cost, self.smoothed_income)
+        return max(0.0, min(target, cap - self._month["seeking"]))
+
     def attend_meeting(self) -> None:
         """Spend staff time on one convened meeting."""
         self._month["meetings"] += self.model.params["meeting_cost"]

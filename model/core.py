@@ -89,6 +89,8 @@ class CollectiveImpactModel(mesa.Model):
             for i in range(n_f)
         ]
         self.government = Government(self, self.government_slot, public)
+        for grant_maker in (*self.funders, self.government):
+            grant_maker.run_due_rounds()  # the portfolio already running at month 0
 
         self.datacollector = mesa.DataCollector(model_reporters=model_reporters(self.domains))
         self.datacollector.collect(self)
@@ -138,7 +140,23 @@ class CollectiveImpactModel(mesa.Model):
         """Mean resident engagement in [0, 1]."""
         return float(self.population.engagement.mean())
 
-    def _new_nonprofit(self, slot: int) -> Nonprofit:
+    def funding_by_domain(self) -> np.ndarray:
+        """Grant money per month that grant makers currently aim at each domain."""
+        money = np.zeros(self.params["n_domains"])
+        for grant_maker in (*self.funders, self.government):
+            for program in grant_maker.programs:
+                money += (grant_maker.program_budget_monthly(program)
+                          * grant_maker.domain_weights(program))
+        return money
+
+    def _entry_domain(self) -> int:
+        """Where a founder starts: mostly where the money is, sometimes anywhere (mission)."""
+        k = self.params["n_domains"]
+        money = self.funding_by_domain()
+        weights = 0.8 * money / money.sum() + 0.2 / k if money.sum() > 0 else np.full(k, 1 / k)
+        return int(self.rng.choice(k, p=weights / weights.sum()))
+
+    def _new_nonprofit(self, slot: int, domain: int | None = None) -> Nonprofit:
         """A nonprofit with fresh attributes: domain, effectiveness, pitch, budget."""
         p, rng = self.params, self.rng
         effectiveness = float(rng.beta(4.0, 4.0))
@@ -148,7 +166,8 @@ class CollectiveImpactModel(mesa.Model):
         z_pitch = c * z_eff + np.sqrt(1.0 - c * c) * rng.normal()
         pitch = float(1.0 / (1.0 + np.exp(-z_pitch)))
         budget = self.mean_budget * float(rng.lognormal(-_BUDGET_SPREAD**2 / 2, _BUDGET_SPREAD))
-        domain = int(rng.integers(0, p["n_domains"]))
+        if domain is None:
+            domain = int(rng.integers(0, p["n_domains"]))
         return Nonprofit(self, slot, domain, effectiveness, pitch, budget)
 
     def close_nonprofit(self, nonprofit: Nonprofit) -> None:
@@ -162,11 +181,14 @@ class CollectiveImpactModel(mesa.Model):
         nonprofit.remove()
 
     def enter_new_nonprofits(self) -> None:
-        """Mechanism 'entry': each empty slot is filled with probability ``entry_rate``."""
+        """Mechanism 'entry': each empty slot is filled with probability ``entry_rate``.
+
+        Entrants get fresh attributes; most found where grant money is aimed now.
+        """
         for slot, occupant in enumerate(self._slots):
             if occupant is None and self.rng.random() < self.params["entry_rate"]:
                 self.trust.reset_slot(slot)
-                self._slots[slot] = self._new_nonprofit(slot)
+                self._slots[slot] = self._new_nonprofit(slot, self._entry_domain())
                 self.entries += 1
 
     # --- relationships ------------------------------------------------------------------

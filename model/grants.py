@@ -3,9 +3,11 @@
 A grant round is a Tullock-style contest. Reviewers score each application on
 grant-writing skill (pitch) and a noisy signal of true effectiveness; winners are
 drawn without replacement with probability proportional to exp(score) times
-effort^r. Applicants spend the symmetric equilibrium effort of such a contest,
+effort^r. Applicants aim at the symmetric equilibrium effort of such a contest,
 x = r V (n - 1) / n^2 for n applicants chasing a prize V, so the field burns
 r (n - 1)/n of each prize on applying: the more applicants, the more waste.
+Nobody spends more on applications in a month than its grant-seeking budget
+(``max_seeking_share`` of its monthly budget) allows.
 ``r`` is how much application effort still sways reviewers (``effort_sway`` in
 open rounds), lower when funders judge on shared-measurement data.
 """
@@ -137,23 +139,30 @@ def score_applications(rng: np.random.Generator, applicants: list[Nonprofit],
 
 def run_contest(rng: np.random.Generator, applicants: list[Nonprofit], awards: list[float],
                 grant_months: int, judging: Judging) -> tuple[list[tuple[Nonprofit, float]],
-                                                              list[Nonprofit], float]:
+                                                              list[Nonprofit]]:
     """Run one contest for ``awards`` (monthly amounts) among ``applicants``.
 
-    Every applicant pays its equilibrium effort (grant-seeking spending). Returns the
-    winners with their monthly award, the losers, and the effort each applicant spent.
+    Each applicant spends the equilibrium effort or, when its grant-seeking budget
+    for the month runs short, what it can still afford; one that can afford nothing
+    does not apply. Win chances are proportional to exp(score) x effort^r, so
+    cheaper applications win less often. Returns the winners with their monthly
+    award and the losers.
     """
     if not applicants or not awards:
-        return [], list(applicants), 0.0
+        return [], list(applicants)
     prize = float(np.mean(awards)) * grant_months
-    effort = equilibrium_effort(prize, len(applicants), len(awards), judging.effort_power)
-    for a in applicants:
-        a.pay_grant_seeking(effort)
-    # In the symmetric equilibrium every applicant spends the same effort, so effort^r
-    # cancels out of the win probabilities: only the reviewers' scores tell winners apart.
+    target = equilibrium_effort(prize, len(applicants), len(awards), judging.effort_power)
     log_w = score_applications(rng, applicants, judging)
+    if target > 0:
+        efforts = np.array([a.affordable_effort(target) for a in applicants])
+        applying = np.flatnonzero(efforts > 0)
+        applicants = [applicants[i] for i in applying]
+        efforts, log_w = efforts[applying], log_w[applying]
+        for a, x in zip(applicants, efforts, strict=True):
+            a.pay_grant_seeking(float(x))
+        log_w = log_w + judging.effort_power * np.log(efforts / target)
     order = pick_winners(rng, log_w, len(awards))
     winners = [(applicants[i], awards[j]) for j, i in enumerate(order)]
     won = set(int(i) for i in order)
     losers = [a for i, a in enumerate(applicants) if i not in won]
-    return winners, losers, effort
+    return winners, losers

@@ -114,6 +114,21 @@ def funding_effectiveness_corr(model: CollectiveImpactModel) -> float:
     return float(np.corrcoef(money, eff)[0, 1])
 
 
+def funding_pitch_corr(model: CollectiveImpactModel) -> float:
+    """Correlation across active nonprofits of money received (past year) and pitch.
+
+    0 when it is undefined (fewer than three nonprofits or no variation).
+    """
+    nps = model.nonprofits
+    if len(nps) < 3:
+        return 0.0
+    money = np.array([n.income_past_year for n in nps])
+    pitch = np.array([n.pitch for n in nps])
+    if money.std() == 0 or pitch.std() == 0:
+        return 0.0
+    return float(np.corrcoef(money, pitch)[0, 1])
+
+
 def backbone_capacity(model: CollectiveImpactModel) -> float:
     """Capacity of the backbone organisation (0 without one)."""
     return model.backbone.capacity if model.backbone is not None else 0.0
@@ -167,6 +182,8 @@ OUTPUTS: dict[str, tuple[str, str]] = {
     "duplication_rate": ("share", "Share of the month's cases that duplicated another case."),
     "funding_effectiveness_corr": ("correlation", "Correlation of money received in the past "
                                    "year with true effectiveness, across nonprofits."),
+    "funding_pitch_corr": ("correlation", "Correlation of money received in the past year "
+                           "with grant-writing skill (pitch), across nonprofits."),
     "backbone_capacity": ("capacity in [0, 1]", "Capacity of the backbone (0 without one)."),
     "policies_enacted": ("policies", "Cumulative policy changes lowering structural need."),
     "latent_resources_active": ("share of residents", "Residents whose latent resources "
@@ -218,6 +235,7 @@ SUMMARY_FIELDS: dict[str, tuple[str, str]] = {
     "mean_duplication_rate": ("share", "Duplicated cases over all cases in the run."),
     "final_funding_effectiveness_corr": ("correlation", "Money-effectiveness correlation at "
                                          "the end."),
+    "final_funding_pitch_corr": ("correlation", "Money-pitch correlation at the end."),
     "policies_enacted": ("policies", "Policy changes during the run."),
     "latent_resources_active": ("share of residents", "Residents with mobilised latent "
                                 "resources at the end."),
@@ -256,6 +274,7 @@ def summarise(model: CollectiveImpactModel, series) -> dict[str, Any]:
         "final_aligned_share": float(series["aligned_share"].iloc[-1]),
         "mean_duplication_rate": model.duplicates_total / cases if cases else 0.0,
         "final_funding_effectiveness_corr": float(series["funding_effectiveness_corr"].iloc[-1]),
+        "final_funding_pitch_corr": float(series["funding_pitch_corr"].iloc[-1]),
         "policies_enacted": int(model.government.policies_enacted),
         "latent_resources_active": float(series["latent_resources_active"].iloc[-1]),
         "funds_disbursed": float(model.ledger.paid),

@@ -135,8 +135,10 @@ class ResidentPopulation:
         self.version += 1
 
     def update_engagement(self, growth: float, decay: float) -> None:
-        """Mechanism 'engagement': growth at ``growth``/month scaled by each resident's
-        responsiveness (mean 1), toward 1, with relative decay."""
+        """Mechanism 'engagement': growth toward 1 with relative decay.
+
+        Growth is ``growth``/month scaled by each resident's responsiveness (mean 1).
+        """
         e = self.engagement
         e += growth * self.responsiveness * (1.0 - e) - decay * e
         np.clip(e, 0.0, 1.0, out=e)

@@ -36,12 +36,12 @@ def _scenario_namespace() -> dict[str, Any]:
 class _ValidatedScenario(Scenario):
     """Base that validates every field against the declarations on creation."""
 
-    def __init__(self, *, rng: Any = None, name: str = "custom", **params: Any) -> None:
+    def __init__(self, *, rng: Any = None, _preset: str = "custom", **params: Any) -> None:
         clean = validate_parameters(params)
         if rng is None:
             rng = clean["seed"]
         super().__init__(rng=rng, **clean)
-        self.__dict__["name"] = name
+        self.__dict__["name"] = _preset
 
     def parameters(self) -> dict[str, Any]:
         """The declared parameters of this scenario as a plain dict (no rng, no name)."""
@@ -119,6 +119,7 @@ def make_scenario(
     Raises:
         ParameterError: unknown scenario name, unknown parameter, wrong type or out of range.
     """
+    validate_parameters(params, complete=False)  # unknown names are refused first
     if isinstance(scenario, _ValidatedScenario):
         base = scenario.parameters()
         name = scenario.name
@@ -138,4 +139,4 @@ def make_scenario(
             + ", ".join(repr(n) for n in NAMED_SCENARIOS)
         )
     base.update(params)
-    return CollectiveImpactScenario(rng=rng, name=name, **base)
+    return CollectiveImpactScenario(rng=rng, _preset=name, **base)
