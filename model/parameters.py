@@ -152,7 +152,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("complementarity", "float", -2.0, "CES exponent rho", "Substitution between domains in wellbeing: rho < 0 complements (all domains needed), rho = 1 substitutes.", -10.0, 1.0),
     # --- mechanism constants ------------------------------------------------------------
     _p("need_regeneration", "float", 0.06, "1/month", "Rate at which each need drifts back toward its structural level.", 0.0, 1.0, group="mechanism"),
-    _p("need_spillover", "float", 0.03, "1/month", "Push of severe unmet need (above 0.5) in other domains onto a domain.", 0.0, 0.5, group="mechanism"),
+    _p("need_spillover", "float", 0.015, "1/month", "Push of severe unmet need (above 0.5) in other domains onto a domain.", 0.0, 0.5, group="mechanism"),
     _p("service_cost", "float", 5000.0, "money/case", "Cost of serving one resident in one domain for one month.", 1.0, 1e7, group="mechanism"),
     _p("service_dose", "float", 0.25, "share of need", "Share of a need removed by one case from a fully effective nonprofit.", 0.0, 1.0, group="mechanism"),
     _p("marginalised_access", "float", 0.35, "probability", "Chance that a marginalised resident with no engagement can be reached by a service.", 0.0, 1.0, group="mechanism"),

@@ -47,7 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         params["seed"] = args.seed
     scenario = make_scenario(args.scenario, **params)  # refuses bad input before any work
     out = prepare_out_dir(args.out)
-    summary, series = run_one(args.scenario, None, **params)
+    summary, series = run_one(scenario)
     out.mkdir(parents=True, exist_ok=True)
     write_parquet(series, out / "timeseries.parquet")
     write_json({"scenario": args.scenario, "parameters": scenario.parameters(),
