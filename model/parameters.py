@@ -136,7 +136,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("n_domains", "int", 4, "domains", "Number of interdependent need domains (education, health, housing, employment, ...).", 1, len(DOMAIN_NAMES)),
     _p("marginalised_share", "float", 0.30, "share of residents", "Share of residents who are marginalised (higher needs, lower access).", 0.0, 1.0),
     _p("steps", "int", 120, "months", "Length of a run.", 1, 1200),
-    _p("seed", "int", 20240601, "-", "Master random seed (used when no rng is passed explicitly).", 0, 2**63 - 1),
+    _p("seed", "int", 20240601, "-", "Master random seed (used when no rng is passed explicitly).", 0, 2**32 - 1),
     # --- money and funding regime -------------------------------------------------------
     _p("total_funding", "float", 5_000_000.0, "money/year", "Money put in per year by funders and government together (equal across regimes).", 0.0, 1e12),
     _p("regime", "choice", "collective", "-", "Funding regime: isolated (competitive 1-year grants), collective (backbone + multi-year aligned grants) or hybrid.", choices=REGIMES),
