@@ -1,0 +1,229 @@
+"""Bad input to the command line: one clear line, a non-zero exit, nothing half written.
+
+Every case runs ``cisim`` in-process through ``experiments.cli.main`` and checks
+that it returns a non-zero exit code, prints exactly one line on stderr (no
+traceback unless ``--debug``), and leaves the output folder as it was. A few
+cases run the installed entry point in a subprocess, to see the real exit code.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.cli import main
+from experiments.io import write_json, write_parquet
+
+TINY = ["--set", "n_residents=60", "--set", "n_nonprofits=4", "--set", "n_funders=2",
+        "--steps", "2"]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too) with its content."""
+    if not folder.exists():
+        return {}
+    return {str(p.relative_to(folder)): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def refuse(argv: list[str], capsys, *, must_mention: str = "", debug: bool = False) -> str:
+    """Run ``cisim argv`` and check it fails cleanly; return the error line."""
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code != 0, f"exit code 0 for {argv}"
+    lines = captured.err.strip().splitlines()
+    if debug:
+        assert "Traceback" in captured.err, captured.err
+    else:
+        assert "Traceback" not in captured.err, captured.err
+        assert len(lines) == 1, f"{argv}: expected one line on stderr, got {captured.err!r}"
+        assert lines[0].startswith("cisim"), lines[0]
+    assert must_mention.lower() in lines[-1].lower(), lines[-1]
+    return lines[-1]
+
+
+# --- argument errors of every subcommand --------------------------------------------------
+BAD_ARGUMENTS = {
+    "no command": ([], ""),
+    "unknown command": (["frobnicate"], "frobnicate"),
+    "params: unknown format": (["params", "--format", "xml"], "xml"),
+    "params: stray argument": (["params", "extra"], "extra"),
+    "scenarios: unknown option": (["scenarios", "--bogus"], "--bogus"),
+    "run: no --out": (["run"], "--out"),
+    "run: unknown parameter": (["run", "--set", "bogus=1"], "bogus"),
+    "run: text for an integer": (["run", "--set", "n_residents=abc"], "n_residents"),
+    "run: integer out of range": (["run", "--set", "n_nonprofits=0"], "n_nonprofits"),
+    "run: share above 1": (["run", "--set", "initial_trust=1.5"], "initial_trust"),
+    "run: NaN": (["run", "--set", "initial_trust=nan"], "initial_trust"),
+    "run: infinity": (["run", "--set", "total_funding=inf"], "total_funding"),
+    "run: negative infinity": (["run", "--set", "complementarity=-inf"], "complementarity"),
+    "run: fraction for an integer": (["run", "--set", "n_domains=2.5"], "n_domains"),
+    "run: unknown choice": (["run", "--set", "regime=communal"], "regime"),
+    "run: --set without =": (["run", "--set", "steps"], "name=value"),
+    "run: --set without name": (["run", "--set", "=5"], "name=value"),
+    "run: empty value": (["run", "--set", "steps="], "steps"),
+    "run: empty scenario": (["run", "--scenario", ""], "scenario"),
+    "run: unknown scenario": (["run", "--scenario", "utopia"], "utopia"),
+    "run: negative seed": (["run", "--seed", "-1"], "seed"),
+    "run: text seed": (["run", "--seed", "abc"], "seed"),
+    "run: zero steps": (["run", "--steps", "0"], "steps"),
+    "run: fractional steps": (["run", "--steps", "1.5"], "steps"),
+    "run: too many steps": (["run", "--steps", "100000"], "steps"),
+    "run: unknown option": (["run", "--frobnicate"], "--frobnicate"),
+}
+
+
+@pytest.mark.parametrize("argv, mention", BAD_ARGUMENTS.values(), ids=BAD_ARGUMENTS.keys())
+def test_bad_arguments_give_one_line_and_no_files(argv, mention, tmp_path, capsys):
+    """Each bad argument is refused in one line naming it, before any file is written."""
+    out = tmp_path / "out"
+    if argv and argv[0] == "run" and "--out" not in argv and argv != ["run"]:
+        argv = [*argv, "--out", str(out)]
+    refuse(argv, capsys, must_mention=mention)
+    assert not out.exists()
+
+
+def test_debug_flag_shows_the_traceback(tmp_path, capsys):
+    """With --debug the same refusal also shows where it came from."""
+    refuse(["--debug", "run", "--set", "steps=0", "--out", str(tmp_path / "o")], capsys,
+           must_mention="steps", debug=True)
+    assert not (tmp_path / "o").exists()
+
+
+# --- output folders that cannot be used ---------------------------------------------------
+def test_out_is_an_existing_file(tmp_path, capsys):
+    """--out naming a file is refused and the file is left untouched."""
+    target = tmp_path / "results.txt"
+    target.write_text("keep me")
+    refuse(["run", *TINY, "--out", str(target)], capsys, must_mention="results.txt")
+    assert target.read_text() == "keep me"
+
+
+def test_out_below_a_file(tmp_path, capsys):
+    """--out inside a path whose parent is a file is refused in one line."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    refuse(["run", *TINY, "--out", str(blocker / "sub")], capsys)
+    assert blocker.read_text() == "x"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="permissions do not bind the root user")
+def test_out_in_read_only_folder(tmp_path, capsys):
+    """--out inside a folder without write permission is refused before the run."""
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        refuse(["run", *TINY, "--out", str(locked / "out")], capsys, must_mention="locked")
+        assert list(locked.iterdir()) == []
+    finally:
+        locked.chmod(0o755)
+
+
+def test_out_on_a_filesystem_that_refuses_writes(capsys):
+    """A folder the system will not create (under /proc) ends in one line, even for root."""
+    if not Path("/proc/self").exists():
+        pytest.skip("needs Linux /proc")
+    refuse(["run", *TINY, "--out", "/proc/cisim-out"], capsys)
+    assert not Path("/proc/cisim-out").exists()
+
+
+def test_existing_run_folder_is_left_whole_on_refusal(tmp_path, capsys):
+    """A refused run never damages the results already in its --out folder."""
+    out = tmp_path / "out"
+    assert main(["run", *TINY, "--out", str(out)]) == 0
+    capsys.readouterr()
+    before = snapshot(out)
+    assert {"timeseries.parquet", "summary.json"} <= set(before)
+    refuse(["run", *TINY, "--set", "initial_trust=2", "--out", str(out)], capsys)
+    assert snapshot(out) == before
+
+
+# --- the real entry point -----------------------------------------------------------------
+def cisim(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the installed ``cisim`` entry point."""
+    return subprocess.run([sys.executable, "-m", "experiments", *argv], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_entry_point_exit_code_and_single_line(tmp_path):
+    """The real process exits non-zero with one line and no traceback on a bad value."""
+    done = cisim("run", "--set", "initial_trust=-0.1", "--out", str(tmp_path / "o"),
+                 cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "initial_trust" in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+# --- atomic writes ------------------------------------------------------------------------
+def test_failed_write_leaves_no_file(tmp_path, monkeypatch):
+    """A writer that fails half-way leaves neither the target nor a temporary file."""
+    def broken(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"PAR1 half a file")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", broken)
+    with pytest.raises(OSError):
+        write_parquet(pd.DataFrame({"a": [1, 2]}), tmp_path / "part.parquet")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_rewrite_keeps_the_old_file(tmp_path):
+    """Rewriting a result that fails half-way keeps the previous complete file."""
+    target = tmp_path / "summary.json"
+    write_json({"a": 1}, target)
+    with pytest.raises(TypeError):
+        write_json({"a": object()}, target)
+    assert target.read_text().strip().startswith("{") and '"a": 1' in target.read_text()
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+WRITER = textwrap.dedent("""
+    import sys
+    import numpy as np
+    import pandas as pd
+    from experiments.io import write_parquet
+    target = sys.argv[1]
+    i = 0
+    print("ready", flush=True)
+    while True:
+        n = 20_000 + 5_000 * (i % 7)
+        write_parquet(pd.DataFrame({"i": np.full(n, i), "x": np.arange(n, dtype=float)}),
+                      target)
+        i += 1
+""")
+
+
+@pytest.mark.parametrize("delay", [0.02, 0.15, 0.4])
+def test_kill_during_writes_never_leaves_a_corrupt_file(tmp_path, delay):
+    """kill -9 while a result is rewritten in a loop: the file is always whole or absent."""
+    target = tmp_path / "part.parquet"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    proc = subprocess.Popen([sys.executable, str(script), str(target)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    if target.exists():
+        table = pd.read_parquet(target)
+        (value,) = set(table["i"])
+        assert len(table) == 20_000 + 5_000 * (value % 7)
+        assert (table["x"].to_numpy() == range(len(table))).all()
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name not in
+                 ("part.parquet", "writer.py")]
+    assert all(name.startswith(".part.parquet.") and name.endswith(".tmp")
+               for name in leftovers), leftovers
