@@ -19,6 +19,10 @@ from model.parameters import ParameterError
 COMMAND_MODULES: tuple[str, ...] = (
     "experiments.commands.info",
     "experiments.commands.run",
+    "experiments.commands.compare",
+    "experiments.commands.breakeven",
+    "experiments.commands.sweep",
+    "experiments.commands.analyze",
 )
 
 
