@@ -21,8 +21,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "experiments.commands.run",
     "experiments.commands.compare",
     "experiments.commands.breakeven",
-    "experiments.commands.sweep",
-    "experiments.commands.analyze",
 )
 
 
