@@ -227,3 +227,45 @@ def test_kill_during_writes_never_leaves_a_corrupt_file(tmp_path, delay):
                  ("part.parquet", "writer.py")]
     assert all(name.startswith(".part.parquet.") and name.endswith(".tmp")
                for name in leftovers), leftovers
+
+
+# --- user files are data, never code ------------------------------------------------------
+#: Calls that would execute or unpickle what a file holds.
+UNSAFE_CALLS = {"eval", "exec", "pickle.load", "pickle.loads", "pickle.Unpickler",
+                "joblib.load", "pd.read_pickle", "pandas.read_pickle", "read_pickle",
+                "yaml.load", "yaml.unsafe_load", "marshal.load", "marshal.loads",
+                "shelve.open", "runpy.run_path", "runpy.run_module", "dill.load", "dill.loads",
+                "cloudpickle.load", "cloudpickle.loads", "torch.load"}
+PACKAGES = ("model", "agents", "experiments")
+
+
+def _dotted(node) -> str:
+    import ast
+
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
+
+
+def test_no_user_file_is_executed_or_unpickled():
+    """No project module calls eval/exec, unpickles, or loads arrays with allow_pickle."""
+    import ast
+
+    root = Path(__file__).resolve().parent.parent
+    found = []
+    for package in PACKAGES:
+        for source in sorted((root / package).rglob("*.py")):
+            tree = ast.parse(source.read_text(), filename=str(source))
+            for node in ast.walk(tree):
+                if not isinstance(node, ast.Call):
+                    continue
+                name = _dotted(node.func)
+                short = name.rsplit(".", 1)[-1]
+                pickled = any(k.arg == "allow_pickle" and not (
+                    isinstance(k.value, ast.Constant) and k.value.value is False)
+                    for k in node.keywords)
+                if name in UNSAFE_CALLS or short == "read_pickle" or pickled:
+                    found.append(f"{source.relative_to(root)}:{node.lineno} {name}")
+    assert not found, found
