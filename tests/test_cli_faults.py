@@ -51,6 +51,8 @@ def refuse(argv: list[str], capsys, *, must_mention: str = "", debug: bool = Fal
 
 
 # --- argument errors of every subcommand --------------------------------------------------
+#: Subcommands that write into an --out folder.
+OUT_COMMANDS = ("run", "compare", "breakeven")
 BAD_ARGUMENTS = {
     "no command": ([], ""),
     "unknown command": (["frobnicate"], "frobnicate"),
@@ -78,6 +80,62 @@ BAD_ARGUMENTS = {
     "run: fractional steps": (["run", "--steps", "1.5"], "steps"),
     "run: too many steps": (["run", "--steps", "100000"], "steps"),
     "run: unknown option": (["run", "--frobnicate"], "--frobnicate"),
+    "compare: no --out": (["compare"], "--out"),
+    "compare: empty scenario list": (["compare", "--scenarios", ""], "scenarios"),
+    "compare: empty scenario in list": (["compare", "--scenarios", "isolated,,collective"],
+                                        "scenarios"),
+    "compare: unknown scenario": (["compare", "--scenarios", "isolated,utopia"], "utopia"),
+    "compare: repeated scenario": (["compare", "--scenarios", "isolated,isolated"], "isolated"),
+    "compare: one replication": (["compare", "--reps", "1"], "reps"),
+    "compare: text replications": (["compare", "--reps", "many"], "reps"),
+    "compare: zero jobs": (["compare", "--jobs", "0"], "jobs"),
+    "compare: reference not compared": (["compare", "--scenarios", "isolated,hybrid",
+                                         "--reference", "collective"], "reference"),
+    "compare: negative seed": (["compare", "--seed", "-3"], "seed"),
+    "compare: bad --set": (["compare", "--set", "backbone_funding=0.9"], "backbone_funding"),
+    "compare: zero steps": (["compare", "--steps", "0"], "steps"),
+    "breakeven: no --param": (["breakeven", "--target", "needle_moved"], "--param"),
+    "breakeven: no --target": (["breakeven", "--param", "backbone_funding"], "--target"),
+    "breakeven: unknown parameter": (["breakeven", "--param", "bogus", "--target",
+                                      "needle_moved"], "bogus"),
+    "breakeven: choice parameter": (["breakeven", "--param", "regime", "--target",
+                                     "needle_moved"], "regime"),
+    "breakeven: empty target": (["breakeven", "--param", "backbone_funding", "--target", ""],
+                                "target"),
+    "breakeven: unknown output": (["breakeven", "--param", "backbone_funding", "--target",
+                                   "happiness>=1"], "happiness"),
+    "breakeven: number without threshold": (["breakeven", "--param", "backbone_funding",
+                                             "--target", "improvement_pct"], "improvement_pct"),
+    "breakeven: text threshold": (["breakeven", "--param", "backbone_funding", "--target",
+                                   "improvement_pct>=abc"], "abc"),
+    "breakeven: NaN threshold": (["breakeven", "--param", "backbone_funding", "--target",
+                                  "improvement_pct>=nan"], "nan"),
+    "breakeven: probability 0": (["breakeven", "--param", "backbone_funding", "--target",
+                                  "needle_moved", "--probability", "0"], "probability"),
+    "breakeven: probability NaN": (["breakeven", "--param", "backbone_funding", "--target",
+                                    "needle_moved", "--probability", "nan"], "probability"),
+    "breakeven: range outside declared": (["breakeven", "--param", "backbone_funding",
+                                           "--target", "needle_moved", "--range", "0,0.9"],
+                                          "backbone_funding"),
+    "breakeven: empty range": (["breakeven", "--param", "backbone_funding", "--target",
+                                "needle_moved", "--range", "0.2,0.2"], "range"),
+    "breakeven: range of three": (["breakeven", "--param", "backbone_funding", "--target",
+                                   "needle_moved", "--range", "0,0.1,0.2"], "range"),
+    "breakeven: text range": (["breakeven", "--param", "backbone_funding", "--target",
+                               "needle_moved", "--range", "low,high"], "range"),
+    "breakeven: NaN in range": (["breakeven", "--param", "backbone_funding", "--target",
+                                 "needle_moved", "--range", "nan,0.3"], "backbone_funding"),
+    "breakeven: one point": (["breakeven", "--param", "backbone_funding", "--target",
+                              "needle_moved", "--points", "1"], "points"),
+    "breakeven: one replication": (["breakeven", "--param", "backbone_funding", "--target",
+                                    "needle_moved", "--reps", "1"], "reps"),
+    "breakeven: searched parameter also fixed": (["breakeven", "--param", "backbone_funding",
+                                                  "--target", "needle_moved", "--set",
+                                                  "backbone_funding=0.1"], "backbone_funding"),
+    "breakeven: unknown scenario": (["breakeven", "--param", "backbone_funding", "--target",
+                                     "needle_moved", "--scenario", ""], "scenario"),
+    "breakeven: zero jobs": (["breakeven", "--param", "backbone_funding", "--target",
+                              "needle_moved", "--jobs", "0"], "jobs"),
 }
 
 
@@ -85,7 +143,7 @@ BAD_ARGUMENTS = {
 def test_bad_arguments_give_one_line_and_no_files(argv, mention, tmp_path, capsys):
     """Each bad argument is refused in one line naming it, before any file is written."""
     out = tmp_path / "out"
-    if argv and argv[0] == "run" and "--out" not in argv and argv != ["run"]:
+    if argv and argv[0] in OUT_COMMANDS and "--out" not in argv and argv != [argv[0]]:
         argv = [*argv, "--out", str(out)]
     refuse(argv, capsys, must_mention=mention)
     assert not out.exists()
