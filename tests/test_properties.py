@@ -71,10 +71,10 @@ def out_of_range(p: Parameter) -> st.SearchStrategy[Any]:
     """Finite numbers just outside or far outside the declared range of ``p``."""
     lo, hi = p.minimum, p.maximum
     # Python compares floats with the (possibly huge) integer bounds exactly.
-    below = st.floats(max_value=float(lo), allow_nan=False, allow_infinity=False).filter(
-        lambda x: x < lo)
-    above = st.floats(min_value=float(hi), allow_nan=False, allow_infinity=False).filter(
-        lambda x: x > hi)
+    below = st.floats(max_value=math.nextafter(float(lo), -math.inf), allow_nan=False,
+                      allow_infinity=False).filter(lambda x: x < lo)
+    above = st.floats(min_value=math.nextafter(float(hi), math.inf), allow_nan=False,
+                      allow_infinity=False).filter(lambda x: x > hi)
     if p.kind == "int":
         below = below | st.integers(max_value=int(lo) - 1)
         above = above | st.integers(min_value=int(hi) + 1)
