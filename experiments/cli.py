@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "experiments.commands.run",
     "experiments.commands.compare",
     "experiments.commands.breakeven",
+    "experiments.commands.app",
 )
 
 
