@@ -26,6 +26,15 @@ TINY = ["--set", "n_residents=60", "--set", "n_nonprofits=4", "--set", "n_funder
         "--steps", "2"]
 
 
+@pytest.fixture(autouse=True)
+def never_serve(monkeypatch):
+    """Should a case wrongly pass validation, ``cisim app`` must not replace pytest."""
+    def refuse_to_exec(*args, **kwargs):
+        raise AssertionError("cisim app got as far as starting the server")
+
+    monkeypatch.setattr(os, "execve", refuse_to_exec)
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (hidden ones too) with its content."""
     if not folder.exists():
@@ -136,6 +145,12 @@ BAD_ARGUMENTS = {
                                      "needle_moved", "--scenario", ""], "scenario"),
     "breakeven: zero jobs": (["breakeven", "--param", "backbone_funding", "--target",
                               "needle_moved", "--jobs", "0"], "jobs"),
+    "app: port 0": (["app", "--no-fetch-assets", "--port", "0"], "port"),
+    "app: port above 65535": (["app", "--no-fetch-assets", "--port", "70000"], "port"),
+    "app: text port": (["app", "--no-fetch-assets", "--port", "http"], "port"),
+    "app: empty host": (["app", "--no-fetch-assets", "--host", ""], "host"),
+    "app: address of another machine": (["app", "--no-fetch-assets", "--host", "192.0.2.1"],
+                                         "192.0.2.1"),
 }
 
 
@@ -154,6 +169,29 @@ def test_debug_flag_shows_the_traceback(tmp_path, capsys):
     refuse(["--debug", "run", "--set", "steps=0", "--out", str(tmp_path / "o")], capsys,
            must_mention="steps", debug=True)
     assert not (tmp_path / "o").exists()
+
+
+def test_app_listens_on_this_machine_only_by_default():
+    """Unless --host says otherwise, the browser view binds to 127.0.0.1."""
+    from experiments.cli import build_parser
+    from experiments.commands.app import solara_command
+
+    args = build_parser().parse_args(["app"])
+    assert args.host == "127.0.0.1"
+    command = solara_command(args.host, args.port)
+    assert command[command.index("--host") + 1] == "127.0.0.1"
+
+
+def test_app_refuses_a_busy_port(capsys):
+    """A port another program listens on is refused in one line, before serving."""
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        refuse(["app", "--port", str(port), "--no-fetch-assets"], capsys,
+               must_mention=str(port))
 
 
 # --- output folders that cannot be used ---------------------------------------------------
