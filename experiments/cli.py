@@ -22,6 +22,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "experiments.commands.compare",
     "experiments.commands.breakeven",
     "experiments.commands.app",
+    "experiments.commands.sweep",
+    "experiments.commands.analyze",
 )
 
 
