@@ -120,8 +120,10 @@ def invalid_assignments(draw: st.DrawFn) -> tuple[Parameter, Any]:
     return p, draw(invalid_values(p))
 
 
-unknown_names = (st.sampled_from(["", "name", "Steps", "n_residents ", "seeds", "regime_"])
-                 | st.text(max_size=20)).filter(
+#: Names that collide with attributes of the scenario object or look like parameters.
+TRICKY_NAMES = ["", "name", "_preset", "_scenario_id", "model", "Steps", "n_residents ",
+                "seeds", "regime_"]
+unknown_names = st.text(max_size=20).filter(
     lambda s: s not in PARAMETERS_BY_NAME and s not in CALL_KEYWORDS)
 
 
@@ -225,16 +227,26 @@ def test_valid_command_line_text_round_trips(data):
     assert parse_assignments([f"{p.name}={text}"]) == {p.name: value}
 
 
-@FAST
-@given(name=unknown_names)
-def test_unknown_parameter_name_is_refused(name):
-    """A name that is not declared is refused by name, pointing at the allowed list."""
+def _check_unknown_name(name: str) -> None:
     for call in (lambda: validate_parameters({name: 1}),
                  lambda: make_scenario("collective", **{name: 1}),
                  lambda: CollectiveImpactModel("collective", **{name: 1})):
         with pytest.raises(ParameterError) as exc:
             call()
         assert repr(name) in str(exc.value) and "allowed" in str(exc.value)
+
+
+@FAST
+@given(name=unknown_names)
+def test_unknown_parameter_name_is_refused(name):
+    """A name that is not declared is refused by name, pointing at the allowed list."""
+    _check_unknown_name(name)
+
+
+@pytest.mark.parametrize("name", TRICKY_NAMES)
+def test_names_of_scenario_internals_are_refused_as_unknown(name):
+    """Names the scenario object uses itself are refused as unknown, not crashed on."""
+    _check_unknown_name(name)
 
 
 @FAST
