@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 ALIGNED = 0.5  # alignment at or above which a nonprofit counts as aligned
 _CANDIDATES_PER_CASE = 3  # residents screened per case an unaligned nonprofit can take
+_HIRE_MONTHS = 6  # months to grow fixed cost most of the way toward what income sustains
+_LAYOFF_MONTHS = 24  # months to shrink it: cutting costs is slower than adding them
 
 
 class Nonprofit(mesa.Agent):
@@ -110,15 +112,17 @@ class Nonprofit(mesa.Agent):
         return services
 
     def resize(self) -> None:
-        """Grow or shrink fixed costs toward what income sustains, over about a year.
+        """Grow or shrink fixed costs toward what income sustains; costs are sticky.
 
         Fixed cost tracks ``fixed_cost_share`` of smoothed income (never below a
-        fifth of the founding level): organisations hire when funded and lay staff
-        off when not, which is why most shrink before they close.
+        fifth of the founding level): organisations hire within months when money
+        arrives but take about two years to shed staff and leases when it goes, so
+        funding that comes and goes leaves them with costs they cannot carry.
         """
         share = self.model.params["fixed_cost_share"]
         target = share * max(self.smoothed_income, 0.2 * self.base_budget)
-        self.fixed_cost += (target - self.fixed_cost) / 12.0
+        months = _HIRE_MONTHS if target > self.fixed_cost else _LAYOFF_MONTHS
+        self.fixed_cost += (target - self.fixed_cost) / months
 
     # --- services ---------------------------------------------------------------------
     def serve_residents(self, services_money: float) -> None:
@@ -199,9 +203,16 @@ class Nonprofit(mesa.Agent):
         self.effectiveness += gain * (1.0 - self.effectiveness)
 
     def drift_to(self, domain: int) -> None:
-        """Mechanism 'mission drift': switch domain to chase money, losing effectiveness."""
+        """Mechanism 'mission drift': switch domain to chase money.
+
+        It loses ``drift_effectiveness_loss`` of its effectiveness and pays
+        ``drift_cost_months`` of fixed cost to retool (counted as money spent
+        chasing grants).
+        """
+        p = self.model.params
         self.domain = domain
-        self.effectiveness *= 1.0 - self.model.params["drift_effectiveness_loss"]
+        self.effectiveness *= 1.0 - p["drift_effectiveness_loss"]
+        self._month["seeking"] += p["drift_cost_months"] * self.fixed_cost
 
     @property
     def wants_funding(self) -> bool:

@@ -176,6 +176,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("alignment_decay", "float", 0.02, "1/month", "Relative decay of alignment when nothing sustains it.", 0.0, 1.0, group="mechanism"),
     _p("drift_propensity", "float", 0.5, "probability", "Chance that an unaligned nonprofit short of money switches domain to a funder's new priority.", 0.0, 1.0, group="mechanism"),
     _p("drift_effectiveness_loss", "float", 0.25, "share", "Share of effectiveness lost by a nonprofit that switches domain.", 0.0, 1.0, group="mechanism"),
+    _p("drift_cost_months", "float", 3.0, "months of fixed cost", "One-off cost of retooling (hiring, training) paid by a nonprofit that switches domain.", 0.0, 60.0, group="mechanism"),
     _p("learning_rate", "float", 0.02, "1/month", "Rate at which aligned nonprofits improve effectiveness from shared measurement.", 0.0, 1.0, group="mechanism"),
     _p("fixed_cost_share", "float", 0.6, "share of budget", "Share of a nonprofit's starting budget that is fixed (staff, rent) and spent every month.", 0.0, 1.0, group="mechanism"),
     _p("closure_months", "int", 6, "months", "Consecutive months of negative reserves after which a nonprofit closes.", 1, 120, group="mechanism"),
