@@ -150,7 +150,7 @@ def draw_wellbeing_groups(model: CollectiveImpactModel, ax: Axes, bins: int = 30
             continue
         colour = GROUP_COLOURS[group]
         values = wb[mask]
-        ax.hist(values, bins=edges, density=True, alpha=0.55, color=colour,
+        ax.hist(values, bins=edges, density=True, histtype="stepfilled", alpha=0.55, color=colour,
                 label=f"{group}: mean {values.mean():.2f} (month 0: "
                       f"{first[f'wellbeing_{group}']:.2f})")
         ax.axvline(values.mean(), color=colour, lw=2)
