@@ -179,7 +179,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("drift_cost_months", "float", 3.0, "months of fixed cost", "One-off cost of retooling (hiring, training) paid by a nonprofit that switches domain.", 0.0, 60.0, group="mechanism"),
     _p("learning_rate", "float", 0.02, "1/month", "Rate at which aligned nonprofits improve effectiveness from shared measurement.", 0.0, 1.0, group="mechanism"),
     _p("fixed_cost_share", "float", 0.6, "share of budget", "Share of a nonprofit's starting budget that is fixed (staff, rent) and spent every month.", 0.0, 1.0, group="mechanism"),
-    _p("closure_months", "int", 6, "months", "Consecutive months of negative reserves after which a nonprofit closes.", 1, 120, group="mechanism"),
+    _p("closure_months", "int", 12, "months", "Consecutive months of negative reserves after which a nonprofit closes.", 1, 120, group="mechanism"),
     _p("entry_rate", "float", 0.05, "1/month", "Chance per month that an empty nonprofit slot is filled by a new entrant.", 0.0, 1.0, group="mechanism"),
     _p("backbone_capacity_scale", "float", 20_000.0, "money/month", "Funding at which backbone capacity reaches 63% (capacity = 1 - exp(-funding/scale)).", 1.0, 1e9, group="mechanism"),
     _p("backbone_build_rate", "float", 0.10, "1/month", "Speed at which backbone capacity approaches what its funding can sustain.", 0.0, 1.0, group="mechanism"),
