@@ -262,3 +262,18 @@ def test_api_accepts_a_problem_spec_and_a_sample_table(tmp_path):
     with pytest.raises(ConfigError, match="backbone_funding.: got 0.9; allowed"):
         sweep(samples.assign(backbone_funding=0.9), tmp_path / "bad",
               outputs=["improvement_pct"], progress=False)
+
+
+@pytest.mark.parametrize(("extra", "words"), [
+    (["--jobs", "0"], "--jobs: got 0"),
+    (["--scheduler", "tcp://127.0.0.1:8786"], "--scheduler needs --backend dask"),
+    (["--backend", "dask", "--scheduler", "nonsense://x"], "cannot reach the Dask scheduler"),
+    (["--flush-every", "0"], "--flush-every"),
+])
+def test_bad_execution_options_are_refused_before_any_work(tiny, tmp_path, capsys, extra, words):
+    """Bad --jobs, --scheduler or --flush-every: one line, exit 2, no output folder."""
+    out = tmp_path / "o"
+    assert main(["sweep", str(tiny), "--out", str(out), "--no-progress", *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert words in err and "\n" not in err
+    assert not out.exists()

@@ -8,7 +8,7 @@ import sys
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
 from experiments.sweep import load_config, plan_sweep, run_sweep
-from experiments.sweep.execute import BACKENDS
+from experiments.sweep.execute import BACKENDS, check_execution
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +43,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Validate config and folder, then dry-run or run; exit 1 when runs failed."""
+    check_execution(args.jobs, args.backend, args.scheduler, args.flush_every)
     config = load_config(args.config)
     if args.dry_run:
         from experiments.sweep.estimate import estimate

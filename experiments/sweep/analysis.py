@@ -400,11 +400,12 @@ def heatmap_figure(cells: pd.DataFrame, title: str) -> plt.Figure:
     ax.set_xticks(range(data.shape[1]), [fmt(v) for v in cells.columns], rotation=45)
     ax.set_yticks(range(data.shape[0]), [fmt(v) for v in cells.index])
     if data.size <= 100:
+        middle = (np.nanmin(data) + np.nanmax(data)) / 2
         for i in range(data.shape[0]):
             for j in range(data.shape[1]):
                 if np.isfinite(data[i, j]):
-                    ax.text(j, i, f"{data[i, j]:.3g}", ha="center", va="center",
-                            color="white", fontsize=8)
+                    ax.text(j, i, f"{data[i, j]:.3g}", ha="center", va="center", fontsize=8,
+                            color="black" if data[i, j] > middle else "white")
     ax.set_xlabel(cells.columns.name)
     ax.set_ylabel(cells.index.name)
     fig.colorbar(image, ax=ax)

@@ -239,11 +239,14 @@ def load_config(path: str | Path) -> SweepConfig:
     """Read and validate a sweep TOML file; raise ConfigError (one line) on any problem."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config {str(path)!r}: no such file") from None
     except OSError as exc:
         raise ConfigError(f"config {str(path)!r}: cannot read ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config {path.name}: not valid TOML (not UTF-8 text: {exc.reason} "
+                          f"at byte {exc.start})") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

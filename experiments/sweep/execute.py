@@ -19,7 +19,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,6 @@ class SweepReport:
     wall_seconds: float
     complete: bool
     first_error: str | None = None
-    warnings: list[str] = field(default_factory=list)
 
     def table(self, *, timing: bool = False) -> pd.DataFrame:
         """The results table of the folder (see ``load_results``)."""
@@ -242,11 +241,15 @@ def run_sweep(config: SweepConfig, out: str | Path, *, jobs: int = 1, backend: s
     Returns:
         A ``SweepReport``; the results are in ``out`` (``load_results(out)``).
     """
-    _check_execution(jobs, backend, scheduler, flush_seconds)
+    check_execution(jobs, backend, scheduler, flush_seconds)
     plan = plan_sweep(config, out, evaluate=evaluate, allow_code_change=allow_code_change)
     out = plan.out
-    out.mkdir(parents=True, exist_ok=True)
-    with _lock(out):
+    with contextlib.ExitStack() as stack:
+        # Reach the cluster before writing anything: a bad address is bad input.
+        client = stack.enter_context(_dask_client(jobs, scheduler)) if backend == "dask" \
+            else None
+        out.mkdir(parents=True, exist_ok=True)
+        stack.enter_context(_lock(out))
         store.runs_dir(out).mkdir(exist_ok=True)
         store.remove_stale_temporaries(out)
         if retry_failed and plan.failed:
@@ -263,7 +266,7 @@ def run_sweep(config: SweepConfig, out: str | Path, *, jobs: int = 1, backend: s
         start = time.perf_counter()
         ran, failed_now, first_error = 0, 0, None
         try:
-            for row in _collect(plan, jobs, backend, scheduler, progress, flush_seconds):
+            for row in _collect(plan, jobs, client, progress, flush_seconds):
                 ran += 1
                 if row["error"] is not None:
                     failed_now += 1
@@ -286,8 +289,9 @@ def run_sweep(config: SweepConfig, out: str | Path, *, jobs: int = 1, backend: s
                        first_error)
 
 
-def _check_execution(jobs: int, backend: str, scheduler: str | None,
-                     flush_seconds: float) -> None:
+def check_execution(jobs: int, backend: str, scheduler: str | None,
+                    flush_seconds: float = 5.0) -> None:
+    """Refuse bad execution options (one line each) before anything runs."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UsageError(f"--jobs: got {jobs!r}; allowed: an integer >= 1")
     if backend not in BACKENDS:
@@ -349,7 +353,7 @@ def _start_manifest(plan: Plan, session: dict[str, Any]) -> dict[str, Any]:
     return manifest
 
 
-def _collect(plan: Plan, jobs: int, backend: str, scheduler: str | None, progress: bool,
+def _collect(plan: Plan, jobs: int, client: Any, progress: bool,
              flush_seconds: float) -> Iterator[dict[str, Any]]:
     """Yield finished rows; write them as parts every ``flush_seconds`` and on the way out."""
     todo, config = plan.todo, plan.config
@@ -361,7 +365,7 @@ def _collect(plan: Plan, jobs: int, backend: str, scheduler: str | None, progres
     failures = len(plan.failed)
     bar.set_postfix(failed=failures)
     try:
-        for row in _execute(plan, todo, jobs, backend, scheduler):
+        for row in _execute(plan, todo, jobs, client):
             run_id = int(row["run_id"])
             params = plan.params(run_id)
             version = row.get("code_version") or plan.code_version
@@ -389,26 +393,25 @@ def _collect(plan: Plan, jobs: int, backend: str, scheduler: str | None, progres
         bar.close()
 
 
-def _execute(plan: Plan, todo: list[int], jobs: int, backend: str,
-             scheduler: str | None) -> Iterator[dict[str, Any]]:
+def _execute(plan: Plan, todo: list[int], jobs: int, client: Any) -> Iterator[dict[str, Any]]:
     seed, evaluate = plan.config.master_seed, plan.evaluate
     if not todo:
         return
-    if backend == "loky":
-        if jobs == 1:
-            for run_id in todo:
-                yield evaluate_run(evaluate, run_id, seed, plan.params(run_id))
-            return
+    if client is not None:
+        yield from _execute_dask(plan, todo, client)
+    elif jobs == 1:
+        for run_id in todo:
+            yield evaluate_run(evaluate, run_id, seed, plan.params(run_id))
+    else:
         parallel = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
         yield from parallel(delayed(evaluate_run)(evaluate, run_id, seed, plan.params(run_id))
                             for run_id in todo)
-        return
-    yield from _execute_dask(plan, todo, jobs, scheduler)
 
 
-def _execute_dask(plan: Plan, todo: list[int], jobs: int,
-                  scheduler: str | None) -> Iterator[dict[str, Any]]:
-    from distributed import Client, LocalCluster, as_completed
+@contextlib.contextmanager
+def _dask_client(jobs: int, scheduler: str | None) -> Iterator[Any]:
+    """A Dask client of the scheduler at ``scheduler``, or of a local loopback cluster."""
+    from distributed import Client, LocalCluster
 
     with contextlib.ExitStack() as stack:
         try:
@@ -419,26 +422,34 @@ def _execute_dask(plan: Plan, todo: list[int], jobs: int,
                 client = stack.enter_context(Client(cluster))
             else:
                 client = stack.enter_context(Client(scheduler, timeout="20s"))
-        except (OSError, TimeoutError, ValueError) as exc:
-            where = scheduler or "a local cluster"
-            raise UsageError(f"cannot start a Dask client for {where}: {exc}") from None
-        task = functools.partial(evaluate_run, plan.evaluate)
-        seed = plan.config.master_seed
-        futures = client.map(task, todo, [seed] * len(todo),
-                             [plan.params(i) for i in todo], pure=False)
-        run_of = {f.key: run_id for f, run_id in zip(futures, todo, strict=True)}
-        try:
-            for future in as_completed(futures):
-                run_id = run_of[future.key]
-                try:
-                    row = future.result()
-                except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: record the run
-                    row = {"run_id": run_id, "code_version": None, "elapsed_s": math.nan,
-                           "error": f"{type(exc).__name__}: {exc}".replace("\n", " ")[:2000]}
-                future.release()
-                yield row
-        finally:
-            client.cancel([f for f in futures if not f.done()])
+        except (OSError, TimeoutError, ValueError, TypeError) as exc:
+            where = f"the Dask scheduler at {scheduler!r}" if scheduler else \
+                "a local Dask cluster"
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise UsageError(f"--scheduler: cannot reach {where}: {message}") from None
+        yield client
+
+
+def _execute_dask(plan: Plan, todo: list[int], client: Any) -> Iterator[dict[str, Any]]:
+    from distributed import as_completed
+
+    task = functools.partial(evaluate_run, plan.evaluate)
+    seed = plan.config.master_seed
+    futures = client.map(task, todo, [seed] * len(todo), [plan.params(i) for i in todo],
+                         pure=False)
+    run_of = {f.key: run_id for f, run_id in zip(futures, todo, strict=True)}
+    try:
+        for future in as_completed(futures):
+            run_id = run_of[future.key]
+            try:
+                row = future.result()
+            except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: record the run
+                row = {"run_id": run_id, "code_version": None, "elapsed_s": math.nan,
+                       "error": f"{type(exc).__name__}: {exc}".replace("\n", " ")[:2000]}
+            future.release()
+            yield row
+    finally:
+        client.cancel([f for f in futures if not f.done()])
 
 
 def load_results(out: str | Path, *, timing: bool = False,

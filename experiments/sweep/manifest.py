@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from experiments.errors import UsageError
 from experiments.io import write_json
 
 MANIFEST = "manifest.json"
@@ -128,7 +129,14 @@ def read_manifest(out: Path) -> dict[str, Any] | None:
     path = Path(out) / MANIFEST
     if not path.exists():
         return None
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_bytes())
+    except ValueError:  # not JSON, or not text at all
+        manifest = None
+    if not isinstance(manifest, dict) or not {"fingerprint", "config"} <= manifest.keys():
+        raise UsageError(f"{str(path)!r} is not a sweep manifest (damaged or of another "
+                         "program); use another folder")
+    return manifest
 
 
 def write_manifest(out: Path, manifest: Mapping[str, Any]) -> None:
