@@ -1,11 +1,11 @@
 """Classroom mode: one class seed, students' predictions, and the simulated answer.
 
 The teacher fixes a *class seed*; every replication's seed is spawned from it with
-``numpy.random.SeedSequence``, so every student's machine shows the same runs,
-whatever the number of workers. Students write down a prediction (for example the
-wellbeing gain of collective over isolated impact, in percentage points) before
-the ensemble runs; the notebook then places their predictions in the simulated
-distribution.
+``numpy.random.SeedSequence`` (as in ``experiments.compare``), so every student's
+machine shows the same runs, whatever the number of workers. Students write down a
+prediction (for example the wellbeing gain of collective over isolated impact, in
+percentage points) before the ensemble runs; the notebook then places their
+predictions in the simulated distribution.
 """
 
 from __future__ import annotations
@@ -18,80 +18,47 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from matplotlib.figure import Figure
 
+from experiments.compare import Comparison, run_comparison
 from experiments.errors import UsageError
-from experiments.runner import run_one
 from model.metrics import SUMMARY_FIELDS
-from model.scenarios import NAMED_SCENARIOS, make_scenario
 
 #: Central share of the simulated distribution shown as "the model's range".
 INTERVAL = 0.90
 
 
-def replication_seeds(class_seed: int, replications: int) -> list[np.random.SeedSequence]:
-    """Spawn the seeds of a class ensemble: ``replications`` children of the class seed.
-
-    Args:
-        class_seed: the teacher's seed, an integer >= 0.
-        replications: number of replications, >= 1.
-
-    Raises:
-        UsageError: for a negative or non-integer seed, or fewer than one replication.
-    """
-    if isinstance(class_seed, bool) or not isinstance(class_seed, int | np.integer) \
-            or class_seed < 0:
-        raise UsageError(f"class seed: got {class_seed!r}; allowed: an integer >= 0")
-    if isinstance(replications, bool) or not isinstance(replications, int | np.integer) \
-            or replications < 1:
-        raise UsageError(f"replications: got {replications!r}; allowed: an integer >= 1")
-    return np.random.SeedSequence(int(class_seed)).spawn(int(replications))
-
-
-def _run_row(scenario: str, replicate: int, seed: np.random.SeedSequence,
-             params: dict[str, Any]) -> dict[str, Any]:
-    summary, _ = run_one(scenario, seed, **params)
-    return {"scenario": scenario, "replicate": replicate, **summary}
-
-
 def run_class_ensemble(class_seed: int, replications: int,
                        scenarios: Sequence[str] = ("isolated", "collective"),
-                       n_jobs: int = 1, **params: Any) -> pd.DataFrame:
+                       jobs: int = 1, progress: bool = False, **params: Any) -> Comparison:
     """Run every scenario ``replications`` times from the class seed.
 
-    Replicate ``i`` of every scenario uses the same seed (common random numbers), so
-    the difference between two scenarios in one replicate is the effect of the
-    regime, not of a different community.
+    The class seed is the master seed of a comparison (``experiments.compare``):
+    replicate ``i`` of every scenario uses the same spawned seed (common random
+    numbers), so the difference between two scenarios in one replicate is the effect
+    of the regime, not of a different community, and the ensemble is the same as
+    ``cisim compare --seed CLASS_SEED`` with the same scenarios and parameters.
 
     Args:
         class_seed: the teacher's seed (integer >= 0).
-        replications: runs per scenario (>= 1).
+        replications: runs per scenario (>= 2).
         scenarios: named scenarios to run (see ``model.scenarios.NAMED_SCENARIOS``).
-        n_jobs: joblib workers (1 runs in this process); results do not depend on it.
+        jobs: joblib workers (1 runs in this process); results do not depend on it.
+        progress: show a progress bar.
         **params: declared parameters applied to every run (world size, steps, ...).
-
-    Returns:
-        One row per (scenario, replicate): ``scenario``, ``replicate`` and the run
-        summary fields (see ``model.metrics.SUMMARY_FIELDS``).
 
     Raises:
         UsageError, ParameterError: before any run, for a bad seed, count, scenario
             name or parameter.
     """
-    seeds = replication_seeds(class_seed, replications)
-    if not scenarios:
-        raise UsageError("scenarios: got an empty list; allowed: one or more of "
-                         + ", ".join(NAMED_SCENARIOS))
-    for name in scenarios:
-        make_scenario(name, **params)  # refuses bad names and values before any work
-    jobs = [delayed(_run_row)(name, i, seed, params)
-            for i, seed in enumerate(seeds) for name in scenarios]
-    rows = Parallel(n_jobs=n_jobs)(jobs)
-    return pd.DataFrame(rows)
+    if isinstance(class_seed, bool) or not isinstance(class_seed, int | np.integer) \
+            or class_seed < 0:
+        raise UsageError(f"class seed: got {class_seed!r}; allowed: an integer >= 0")
+    return run_comparison(tuple(scenarios), replications, seed=int(class_seed), jobs=jobs,
+                          params=params, progress=progress)
 
 
-def scenario_gain(ensemble: pd.DataFrame, outcome: str = "improvement_pct",
+def scenario_gain(ensemble: Comparison, outcome: str = "improvement_pct",
                   treatment: str = "collective", control: str = "isolated") -> pd.Series:
     """Per-replicate difference ``treatment - control`` of one summary outcome.
 
@@ -101,17 +68,16 @@ def scenario_gain(ensemble: pd.DataFrame, outcome: str = "improvement_pct",
     Raises:
         UsageError: if the outcome or either scenario is missing from the ensemble.
     """
-    if outcome not in ensemble.columns:
+    if outcome not in ensemble.runs.columns:
         raise UsageError(f"outcome: got {outcome!r}; allowed: one of "
-                         + ", ".join(c for c in SUMMARY_FIELDS if c in ensemble.columns))
-    present = set(ensemble["scenario"])
+                         + ", ".join(c for c in SUMMARY_FIELDS if c in ensemble.runs.columns))
     for name in (treatment, control):
-        if name not in present:
+        if name not in ensemble.scenarios:
             raise UsageError(f"scenario {name!r} is not in the ensemble; it has "
-                             + ", ".join(sorted(present)))
-    table = ensemble.pivot(index="replicate", columns="scenario", values=outcome)
-    gain = (table[treatment].astype(float) - table[control].astype(float))
-    return gain.rename(f"{outcome} gain ({treatment} - {control})")
+                             + ", ".join(ensemble.scenarios))
+    pair = ensemble.paired(treatment, control, outcome)
+    return (pair[treatment] - pair[control]).rename(
+        f"{outcome} gain ({treatment} - {control})")
 
 
 @dataclass
