@@ -261,8 +261,8 @@ def mean_interval(values: Iterable[float], level: float = CONFIDENCE,
         return mean, np.nan, np.nan
     if np.ptp(x) == 0:
         return mean, mean, mean
-    ci = stats.ttest_1samp(x, 0.0).confidence_interval(level)
-    return mean, float(max(ci.low, bounds[0])), float(min(ci.high, bounds[1]))
+    half = float(stats.t.ppf(0.5 + level / 2.0, x.size - 1)) * x.std(ddof=1) / np.sqrt(x.size)
+    return mean, float(max(mean - half, bounds[0])), float(min(mean + half, bounds[1]))
 
 
 def share_interval(successes: int, trials: int,
@@ -315,6 +315,7 @@ class Comparison:
     plan: ComparisonPlan
     runs: pd.DataFrame
     timeseries: pd.DataFrame
+    _wide: dict[str, pd.DataFrame] = field(default_factory=dict, init=False, repr=False)
 
     @classmethod
     def from_results(cls, plan: ComparisonPlan, specs: Sequence[RunSpec],
@@ -373,8 +374,10 @@ class Comparison:
 
     def paired(self, scenario: str, reference: str, outcome: str) -> pd.DataFrame:
         """Values of ``outcome`` for ``scenario`` and ``reference``, one row per replication."""
-        wide = self.runs.pivot(index="replication", columns="scenario", values=outcome)
-        return wide[[scenario, reference]].astype(float)
+        if outcome not in self._wide:
+            self._wide[outcome] = self.runs.pivot(index="replication", columns="scenario",
+                                                  values=outcome).astype(float)
+        return self._wide[outcome][[scenario, reference]]
 
     def contrasts(self, reference: str = DEFAULT_REFERENCE) -> pd.DataFrame:
         """Each other scenario against ``reference``, paired by replication.
