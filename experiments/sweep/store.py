@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.errors import UsageError
 from experiments.io import write_parquet
 
 RUNS_DIR = "runs"
@@ -55,9 +56,18 @@ def write_part(out: Path, rows: Sequence[dict[str, Any]]) -> Path:
     return path
 
 
+def read_part(path: Path) -> pd.DataFrame:
+    """One part; UsageError naming it when it is not a readable Parquet file."""
+    try:
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
+        raise UsageError(f"result part {str(path)!r} is damaged ({exc}); move it out of the "
+                         "folder and run the same sweep command again to redo its runs") from None
+
+
 def read_parts(out: Path) -> pd.DataFrame:
     """All parts concatenated as written (not yet normalised); empty when there are none."""
-    frames = [pd.read_parquet(p) for p in part_paths(out)]
+    frames = [read_part(p) for p in part_paths(out)]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="int64") for c in ("run_id",)})
@@ -68,7 +78,7 @@ def drop_failed(out: Path) -> int:
     """Rewrite the parts without their failed runs (so they run again); return how many."""
     dropped = 0
     for path in part_paths(out):
-        part = pd.read_parquet(path)
+        part = read_part(path)
         failed = part["error"].notna()
         if failed.any():
             dropped += int(failed.sum())
