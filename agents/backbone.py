@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from model.population import row_sum
+
 if TYPE_CHECKING:
     from model.core import CollectiveImpactModel
 
@@ -86,8 +88,11 @@ class Backbone(mesa.Agent):
         reached = np.flatnonzero(rng.random(pop.n) < pop.access())
         need = pop.need[reached]
         noise_sd = _REFERRAL_NOISE * (1.0 - self.capacity) * (1.0 - pop.engagement[reached])
-        seen = np.clip(need + rng.normal(size=need.shape) * noise_sd[:, None], 0.0, 1.0)
-        overall = seen.mean(axis=1)
+        seen = rng.normal(size=need.shape)  # reading noise, then the need as read
+        seen *= noise_sd[:, None]
+        seen += need
+        np.clip(seen, 0.0, 1.0, out=seen)
+        overall = row_sum(seen) / seen.shape[1]  # mean over domains
         for domain in np.flatnonzero(demand):
             k = min(int(demand[domain]), reached.size)
             if k <= 0:
