@@ -146,7 +146,10 @@ class SweepConfig:
             "name": self.name,
             "design": self.design,
             "options": dict(self.options),
-            "parameters": [p.to_dict() for p in self.parameters],
+            "parameters": [
+                # a samples design lists its values in the samples table, not here
+                {"name": p.name, "kind": p.kind} if self.design == "samples" else p.to_dict()
+                for p in self.parameters],
             "fixed": dict(self.fixed),
             "scenario": self.scenario,
             "replications": self.replications,

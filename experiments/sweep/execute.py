@@ -331,7 +331,7 @@ def _start_manifest(plan: Plan, session: dict[str, Any]) -> dict[str, Any]:
         "evaluation": plan.evaluation,
         "model_runs": isinstance(plan.evaluate, ModelRun),
         "parameter_space": {"design": config.design, "problem": config.problem,
-                            "parameters": [p.to_dict() for p in config.parameters],
+                            "parameters": config.to_dict()["parameters"],
                             "fixed": config.fixed, "scenario": config.scenario},
         "master_seed": config.master_seed,
         "seeding": "run i uses numpy SeedSequence(master_seed, spawn_key=(i,)); "
