@@ -99,8 +99,8 @@ def duplication_rate(model: CollectiveImpactModel) -> float:
     return model.duplicates_month / model.cases_month if model.cases_month else 0.0
 
 
-def funding_effectiveness_corr(model: CollectiveImpactModel) -> float:
-    """Correlation across active nonprofits of money received (past year) and true effectiveness.
+def _money_correlation(model: CollectiveImpactModel, trait: str) -> float:
+    """Correlation across active nonprofits of money received (past year) and ``trait``.
 
     0 when it is undefined (fewer than three nonprofits or no variation).
     """
@@ -108,25 +108,20 @@ def funding_effectiveness_corr(model: CollectiveImpactModel) -> float:
     if len(nps) < 3:
         return 0.0
     money = np.array([n.income_past_year for n in nps])
-    eff = np.array([n.effectiveness for n in nps])
-    if money.std() == 0 or eff.std() == 0:
+    values = np.array([getattr(n, trait) for n in nps])
+    if money.std() == 0 or values.std() == 0:
         return 0.0
-    return float(np.corrcoef(money, eff)[0, 1])
+    return float(np.corrcoef(money, values)[0, 1])
+
+
+def funding_effectiveness_corr(model: CollectiveImpactModel) -> float:
+    """Correlation of money received in the past year with true effectiveness (0 if undefined)."""
+    return _money_correlation(model, "effectiveness")
 
 
 def funding_pitch_corr(model: CollectiveImpactModel) -> float:
-    """Correlation across active nonprofits of money received (past year) and pitch.
-
-    0 when it is undefined (fewer than three nonprofits or no variation).
-    """
-    nps = model.nonprofits
-    if len(nps) < 3:
-        return 0.0
-    money = np.array([n.income_past_year for n in nps])
-    pitch = np.array([n.pitch for n in nps])
-    if money.std() == 0 or pitch.std() == 0:
-        return 0.0
-    return float(np.corrcoef(money, pitch)[0, 1])
+    """Correlation of money received in the past year with pitch (0 if undefined)."""
+    return _money_correlation(model, "pitch")
 
 
 def backbone_capacity(model: CollectiveImpactModel) -> float:
