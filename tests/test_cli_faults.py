@@ -243,6 +243,165 @@ def test_existing_run_folder_is_left_whole_on_refusal(tmp_path, capsys):
     assert snapshot(out) == before
 
 
+# --- sweep and analyze: config files and sweep folders -----------------------------------
+SWEEP = """
+[sweep]
+name = "faults"
+design = "grid"
+scenario = "collective"
+replications = 1
+steps = 2
+master_seed = 5
+outputs = ["improvement_pct"]
+
+[parameters]
+initial_trust = { levels = [0.2, 0.4] }
+
+[fixed]
+n_residents = 60
+n_nonprofits = 4
+n_funders = 2
+"""
+
+#: name -> (config file content, str or bytes; extra arguments; words the error must hold)
+BAD_SWEEPS = {
+    "missing config": (None, [], "no such file"),
+    "malformed TOML": ("[sweep\nname = ", [], "TOML"),
+    "empty TOML": ("", [], "[sweep]"),
+    "not UTF-8": (b"\xff\xfe[sweep]\x80", [], "UTF-8"),
+    "table of the wrong type": (SWEEP.replace('[parameters]\ninitial_trust = { levels = '
+                                              '[0.2, 0.4] }', 'parameters = 5'), [], "parameters"),
+    "unknown key": (SWEEP.replace('design = "grid"', 'design = "grid"\ncolour = "red"'), [],
+                    "colour"),
+    "level out of range": (SWEEP.replace("[0.2, 0.4]", "[0.2, 1.5]"), [], "initial_trust"),
+    "NaN level": (SWEEP.replace("[0.2, 0.4]", "[0.2, nan]"), [], "initial_trust"),
+    "infinite bound": (SWEEP.replace("levels = [0.2, 0.4]", "bounds = [0.0, inf], num = 3"), [],
+                       "initial_trust"),
+    "unknown parameter": (SWEEP.replace("initial_trust =", "inital_trust ="), [],
+                          "inital_trust"),
+    "fixed out of range": (SWEEP.replace("n_funders = 2", "n_funders = 0"), [], "n_funders"),
+    "unknown scenario": (SWEEP.replace('scenario = "collective"', 'scenario = ""'), [],
+                         "scenario"),
+    "unknown output": (SWEEP.replace('["improvement_pct"]', '["happiness"]'), [], "happiness"),
+    "zero jobs": (SWEEP, ["--jobs", "0"], "jobs"),
+    "unknown backend": (SWEEP, ["--backend", "spark"], "spark"),
+    "flush never": (SWEEP, ["--flush-every", "0"], "flush"),
+    "flush NaN": (SWEEP, ["--flush-every", "nan"], "flush"),
+    "scheduler without dask": (SWEEP, ["--scheduler", "tcp://127.0.0.1:1"], "scheduler"),
+}
+
+
+def write_config(folder: Path, content: str | bytes | None) -> Path:
+    """A config file holding ``content`` (None: a path that does not exist)."""
+    path = folder / "sweep.toml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    return path
+
+
+@pytest.mark.parametrize("content, extra, mention", BAD_SWEEPS.values(), ids=BAD_SWEEPS.keys())
+def test_bad_sweep_config_or_option_gives_one_line_and_no_folder(content, extra, mention,
+                                                                  tmp_path, capsys):
+    """A missing, malformed or invalid sweep config, or a bad option, creates nothing."""
+    config = write_config(tmp_path, content)
+    out = tmp_path / "sweep"
+    refuse(["sweep", str(config), "--out", str(out), "--no-progress", *extra], capsys,
+           must_mention=mention)
+    assert not out.exists()
+
+
+def test_sweep_config_that_is_a_folder(tmp_path, capsys):
+    """A folder given as the config file is refused in one line."""
+    refuse(["sweep", str(tmp_path), "--out", str(tmp_path / "o")], capsys, must_mention="read")
+
+
+@pytest.fixture
+def finished_sweep(tmp_path, capsys) -> Path:
+    """A finished two-run sweep folder."""
+    out = tmp_path / "done"
+    assert main(["sweep", str(write_config(tmp_path, SWEEP)), "--out", str(out),
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    return out
+
+
+def test_folder_holding_another_sweep_is_refused(finished_sweep, tmp_path, capsys):
+    """A different sweep into a folder holding another one is refused; nothing changes."""
+    before = snapshot(finished_sweep)
+    other = tmp_path / "other"
+    other.mkdir()
+    config = write_config(other, SWEEP.replace("[0.2, 0.4]", "[0.3, 0.5]"))
+    refuse(["sweep", str(config), "--out", str(finished_sweep), "--no-progress"], capsys,
+           must_mention="config")
+    assert snapshot(finished_sweep) == before
+
+
+@pytest.mark.parametrize("command", ["run", "compare", "breakeven"])
+def test_other_commands_into_a_sweep_folder_are_refused(command, finished_sweep, capsys):
+    """run, compare and breakeven never write their files into a folder holding a sweep."""
+    before = snapshot(finished_sweep)
+    argv = {"run": ["run", *TINY],
+            "compare": ["compare", *TINY, "--reps", "2", "--jobs", "1", "--no-progress"],
+            "breakeven": ["breakeven", *TINY, "--param", "initial_trust", "--target",
+                          "needle_moved", "--points", "2", "--refine", "0", "--reps", "2",
+                          "--jobs", "1", "--no-progress"]}[command]
+    refuse([*argv, "--out", str(finished_sweep)], capsys, must_mention="sweep")
+    assert snapshot(finished_sweep) == before
+
+
+@pytest.mark.parametrize("manifest", [b'{"name": "x", ', b"[1, 2]", b'{"name": "webapp"}',
+                                      b"\xff\xfe\x00"],
+                         ids=["truncated", "a list", "another program's", "binary"])
+@pytest.mark.parametrize("command", ["sweep", "analyze"])
+def test_damaged_or_foreign_manifest_is_refused(command, manifest, tmp_path, capsys):
+    """A manifest.json that is not a readable sweep manifest is refused, and left alone."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "manifest.json").write_bytes(manifest)
+    argv = (["sweep", str(write_config(tmp_path, SWEEP)), "--out", str(out), "--no-progress"]
+            if command == "sweep" else ["analyze", str(out), "--no-figures"])
+    refuse(argv, capsys, must_mention="manifest")
+    assert snapshot(out) == {"manifest.json": manifest}
+
+
+@pytest.mark.parametrize("command", ["sweep", "analyze"])
+def test_damaged_result_part_is_named(command, finished_sweep, tmp_path, capsys):
+    """A result part that is not Parquet (damaged on disk) is refused, naming the file."""
+    (part,) = sorted((finished_sweep / "runs").glob("part-*.parquet"))
+    part.write_bytes(part.read_bytes()[:100])
+    argv = (["sweep", str(write_config(tmp_path, SWEEP)), "--out", str(finished_sweep),
+             "--no-progress"] if command == "sweep" else
+            ["analyze", str(finished_sweep), "--no-figures"])
+    refuse(argv, capsys, must_mention=part.name)
+
+
+BAD_ANALYSES = {
+    "no such folder": (["analyze", "{missing}"], "no sweep"),
+    "folder without a sweep": (["analyze", "{empty}"], "no sweep"),
+    "one bin": (["analyze", "{done}", "--bins", "1"], "bins"),
+    "empty outputs": (["analyze", "{done}", "--outputs", ","], "outputs"),
+    "unknown output": (["analyze", "{done}", "--outputs", "happiness"], "happiness"),
+    "heat map of one parameter": (["analyze", "{done}", "--heatmap", "initial_trust"],
+                                  "heatmap"),
+    "heat map of an unvaried parameter": (["analyze", "{done}", "--heatmap",
+                                           "initial_trust,n_funders"], "n_funders"),
+}
+
+
+@pytest.mark.parametrize("argv, mention", BAD_ANALYSES.values(), ids=BAD_ANALYSES.keys())
+def test_bad_analyze_arguments_give_one_line(argv, mention, finished_sweep, tmp_path, capsys):
+    """analyze refuses a folder without a sweep or bad options in one line, writing nothing."""
+    (tmp_path / "empty").mkdir()
+    folders = {"missing": tmp_path / "missing", "empty": tmp_path / "empty",
+               "done": finished_sweep}
+    before = snapshot(finished_sweep)
+    refuse([a.format(**folders) for a in argv], capsys, must_mention=mention)
+    assert snapshot(finished_sweep) == before
+    assert not (tmp_path / "missing").exists() and not any((tmp_path / "empty").iterdir())
+
+
 # --- the real entry point -----------------------------------------------------------------
 def cisim(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run the installed ``cisim`` entry point."""

@@ -11,6 +11,7 @@ from experiments.errors import UsageError
 from experiments.io import write_json, write_parquet
 from experiments.plots import timeseries_figure
 from experiments.runner import run_one
+from experiments.sweep.manifest import MANIFEST
 from model.parameters import parse_assignments
 from model.scenarios import make_scenario
 
@@ -32,6 +33,8 @@ def prepare_out_dir(out: str) -> Path:
     path = Path(out)
     if path.exists() and not path.is_dir():
         raise UsageError(f"--out {out!r} exists and is not a folder")
+    if (path / MANIFEST).exists():
+        raise UsageError(f"--out {out!r} holds a sweep ({MANIFEST}); use another folder")
     parent = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"--out {out!r}: cannot write into {str(parent)!r}")
