@@ -211,7 +211,8 @@ class CollectiveImpactModel(mesa.Model):
 
     def trust_in_collective(self, slot: int) -> float:
         """Mean trust of ``slot`` toward aligned nonprofits and the backbone."""
-        members = [n.slot for n in self.nonprofits if n.is_aligned]
+        # Called by every nonprofit every month: read alignment directly (same as is_aligned).
+        members = [n.slot for n in self._slots if n is not None and n.alignment >= ALIGNED]
         if self.backbone is not None:
             members.append(self.backbone.slot)
         return self.trust.toward(slot, np.array(members, dtype=np.intp))
