@@ -33,6 +33,12 @@ def _greater(diff: np.ndarray) -> float:
     return float(stats.ttest_1samp(diff, 0.0, alternative="greater").pvalue)
 
 
+def _check(criteria: dict[str, bool], report: str) -> None:
+    """Fail naming every criterion that does not hold, with the measured values."""
+    failed = [name for name, ok in criteria.items() if not ok]
+    assert not failed, f"criteria not met: {'; '.join(failed)}. Measured: {report}"
+
+
 def _series_mean(c: Comparison, scenario: str, column: str) -> np.ndarray:
     """Per replication: mean of a per-month output over CORRELATION_WINDOW."""
     ts = c.timeseries
@@ -56,9 +62,9 @@ def test_funded_collective_impact_moves_the_needle_far_more_often_than_isolated(
                               alternative="greater").pvalue if only_collective else 1.0
     report = (f"needle moved: collective {collective.mean():.0%}, isolated "
               f"{isolated.mean():.0%} of {collective.size}; McNemar p={mcnemar:.3g}")
-    assert collective.mean() >= NEEDLE_USUALLY, report
-    assert isolated.mean() <= NEEDLE_RARELY, report
-    assert mcnemar < ALPHA, report
+    _check({"collective usually moves the needle": collective.mean() >= NEEDLE_USUALLY,
+            "isolated rarely moves the needle": isolated.mean() <= NEEDLE_RARELY,
+            "paired difference significant": mcnemar < ALPHA}, report)
 
 
 def test_without_backbone_money_collective_impact_loses_most_of_its_advantage(
@@ -74,9 +80,9 @@ def test_without_backbone_money_collective_impact_loses_most_of_its_advantage(
     report = (f"advantage over isolated (percentage points): funded {funded.mean():+.2f}, "
               f"unfunded {unfunded.mean():+.2f}; funded minus unfunded {backbone.mean():+.2f} "
               f"(p={_greater(backbone):.3g})")
-    assert _greater(funded) < ALPHA, report
-    assert unfunded.mean() <= 0.5 * funded.mean(), report
-    assert _greater(backbone) < ALPHA, report
+    _check({"funded collective beats isolated": _greater(funded) < ALPHA,
+            "unfunded keeps at most half the advantage": unfunded.mean() <= 0.5 * funded.mean(),
+            "funding the backbone beats not funding it": _greater(backbone) < ALPHA}, report)
 
 
 def test_funder_priority_churn_raises_closures_and_lowers_impact(field_comparison):
@@ -89,8 +95,8 @@ def test_funder_priority_churn_raises_closures_and_lowers_impact(field_compariso
     report = (f"funder_churn minus isolated: closures {closures.mean():+.2f} "
               f"(p={_greater(closures):.3g}), wellbeing gain {gain.mean():+.2f} points "
               f"(p={_greater(-gain):.3g})")
-    assert _greater(closures) < ALPHA, report
-    assert _greater(-gain) < ALPHA, report
+    _check({"churn raises closures": _greater(closures) < ALPHA,
+            "churn lowers the wellbeing gain": _greater(-gain) < ALPHA}, report)
 
 
 def test_isolated_money_follows_pitch_and_shared_measurement_redirects_it(field_comparison):
@@ -112,8 +118,12 @@ def test_isolated_money_follows_pitch_and_shared_measurement_redirects_it(field_
               f"isolated corr(money, pitch) {pitch.mean():+.2f} vs corr(money, "
               f"effectiveness) {effect.mean():+.2f}; corr(money, effectiveness) with shared "
               f"measurement {measured.mean():+.2f}, collective without backbone "
-              f"{unmeasured.mean():+.2f}")
-    assert low >= LARGE_OVERHEAD, report
-    assert _greater(pitch - effect) < ALPHA, report
-    assert _greater(measured - effect) < ALPHA, report
-    assert _greater(measured - unmeasured) < ALPHA, report
+              f"{unmeasured.mean():+.2f}; p-values: pitch over effectiveness "
+              f"{_greater(pitch - effect):.3g}, measured over isolated "
+              f"{_greater(measured - effect):.3g}, measured over no backbone "
+              f"{_greater(measured - unmeasured):.3g}")
+    _check({"(a) grant seeking is a large share": low >= LARGE_OVERHEAD,
+            "(b) money follows pitch more than effectiveness": _greater(pitch - effect) < ALPHA,
+            "(c) shared measurement beats isolated": _greater(measured - effect) < ALPHA,
+            "(c) shared measurement beats no backbone": _greater(measured - unmeasured) < ALPHA},
+           report)
