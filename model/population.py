@@ -74,6 +74,7 @@ class ResidentPopulation:
         self.latent = rng.beta(2.0, 2.0, size=n)
         self.latent_active = np.zeros(n, dtype=bool)
         self._wellbeing_cache: tuple[int, np.ndarray] | None = None
+        self._mean_need_cache: tuple[int, np.ndarray] | None = None
         self.version = 0  # bumped whenever needs change, to invalidate caches
 
     # --- wellbeing -------------------------------------------------------------------
@@ -94,6 +95,12 @@ class ResidentPopulation:
         self._wellbeing_cache = (self.version, y)
         return y
 
+    def mean_need(self) -> np.ndarray:
+        """(K,) mean need per domain, ``need.mean(axis=0)``, cached until needs change."""
+        if self._mean_need_cache is None or self._mean_need_cache[0] != self.version:
+            self._mean_need_cache = (self.version, self.need.mean(axis=0))
+        return self._mean_need_cache[1]
+
     # --- reach -----------------------------------------------------------------------
     def access(self, idx: np.ndarray | slice = slice(None)) -> np.ndarray:
         """Chance that residents ``idx`` can be reached by a service this month, in [0, 1].
@@ -113,7 +120,8 @@ class ResidentPopulation:
         size = min(size, self.n)
         if size <= 0:
             return np.empty(0, dtype=np.intp)
-        idx = np.unique(rng.integers(0, self.n, size=size))
+        idx = np.sort(rng.integers(0, self.n, size=size))
+        idx = idx[np.concatenate(([True], idx[1:] != idx[:-1]))]  # np.unique, less overhead
         access = self.access(idx)
         return idx[rng.random(idx.size) < access]
 
