@@ -251,7 +251,7 @@ class CollectiveImpactModel(mesa.Model):
 
     def common_agenda(self) -> np.ndarray:
         """Domain shares of collective money: proportional to mean need per domain."""
-        need = self.population.need.mean(axis=0)
+        need = self.population.mean_need()
         total = need.sum()
         return need / total if total > 0 else np.full(need.size, 1.0 / need.size)
 
