@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from model.population import row_sum
+
 if TYPE_CHECKING:
     from model.core import CollectiveImpactModel
     from model.grants import Grant
@@ -161,7 +163,7 @@ class Nonprofit(mesa.Agent):
             return candidates
         need = pop.need[candidates]
         here = need[:, self.domain]
-        elsewhere = need.mean(axis=1)
+        elsewhere = row_sum(need) / need.shape[1]  # mean over domains
         score = here * (1.0 - elsewhere) if cream else here * elsewhere
         keep = min(cases, candidates.size)
         best = np.argpartition(-score, keep - 1)[:keep]
