@@ -303,9 +303,10 @@ class CollectiveImpactModel(mesa.Model):
         """Apply all cases of the month at once; duplicated cases are wasted."""
         dose = self.params["service_dose"]
         if self._cases:
+            sizes = [c[0].size for c in self._cases]
             residents = np.concatenate([c[0] for c in self._cases])
-            domains = np.concatenate([np.full(c[0].size, c[1]) for c in self._cases])
-            reduction = np.concatenate([np.full(c[0].size, dose * c[2]) for c in self._cases])
+            domains = np.repeat([c[1] for c in self._cases], sizes)
+            reduction = np.repeat([dose * c[2] for c in self._cases], sizes)
             self.duplicates_month = self.population.apply_services(residents, domains, reduction)
             self.cases_month = int(residents.size)
         else:
