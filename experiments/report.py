@@ -321,8 +321,11 @@ def _headline_section(comparison: Comparison, summary: pd.DataFrame, contrasts: 
             f"{_pct(row['needle_share_lo'])} to {_pct(row['needle_share_hi'])})"
         )
         months = row["median_months_to_needle"]
-        text += (f", after a median of {months:.0f} months." if np.isfinite(months)
-                 else "; in most runs it never did.")
+        if np.isfinite(months):
+            text += f", after a median of {months:.0f} months."
+        else:
+            never = "it never did" if row["needle_share"] == 0 else "in most runs it never did"
+            text += f"; {never}."
         text += (f" Equity gap {_ci(gap['mean_difference'], gap['difference_lo'], gap['difference_hi'], digits=3, signed=True)} "  # noqa: E501
                  f"index points; closures {_ci(closures['mean_difference'], closures['difference_lo'], closures['difference_hi'], signed=True)} "  # noqa: E501
                  f"organisations.")
