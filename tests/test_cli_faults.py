@@ -8,6 +8,7 @@ cases run the installed entry point in a subprocess, to see the real exit code.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -400,6 +401,55 @@ def test_bad_analyze_arguments_give_one_line(argv, mention, finished_sweep, tmp_
     refuse([a.format(**folders) for a in argv], capsys, must_mention=mention)
     assert snapshot(finished_sweep) == before
     assert not (tmp_path / "missing").exists() and not any((tmp_path / "empty").iterdir())
+
+
+KILL_SWEEP = SWEEP.replace("levels = [0.2, 0.4]", "bounds = [0.0, 1.0], num = 15").replace(
+    "replications = 1", "replications = 2").replace("steps = 2", "steps = 24").replace(
+    "n_residents = 60", "n_residents = 300")
+KILL_RUNS = 30
+
+
+@pytest.mark.slow
+def test_resume_after_kill_9_at_several_random_moments_gives_the_full_table(tmp_path):
+    """kill -9 a sweep five times in a row (once during start-up, then at random moments
+    after new parts appear); resuming ends with the table of an uninterrupted sweep."""
+    import random
+
+    from experiments.sweep import load_config, load_results, run_sweep
+    from experiments.sweep.store import part_paths
+
+    config = write_config(tmp_path, KILL_SWEEP)
+    out = tmp_path / "killed"
+    command = [sys.executable, "-m", "experiments", "sweep", str(config), "--out", str(out),
+               "--no-progress", "--jobs", "2", "--flush-every", "0.1"]
+    rng = random.Random(8)
+    saved = []
+    for kill in range(5):
+        parts_before = len(part_paths(out))
+        proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        if kill == 0:
+            time.sleep(rng.uniform(0.2, 1.5))  # while starting up
+        else:
+            deadline = time.monotonic() + 120
+            while (len(part_paths(out)) <= parts_before and proc.poll() is None
+                   and time.monotonic() < deadline):
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 1.0))
+        with contextlib.suppress(ProcessLookupError):  # it may have finished already
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        if (out / "manifest.json").exists():
+            saved.append(len(load_results(out, check_code=False)))
+    assert saved == sorted(saved), f"finished runs were lost between kills: {saved}"
+    assert sum(0 < n < KILL_RUNS for n in saved) >= 3, f"too few kills mid-sweep: {saved}"
+    finish = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert finish.returncode == 0, finish.stderr
+    resumed = load_results(out)
+    fresh = run_sweep(load_config(config), tmp_path / "fresh", progress=False).table()
+    assert list(resumed["run_id"]) == list(range(KILL_RUNS))
+    pd.testing.assert_frame_equal(resumed, fresh)
+    print("runs saved after each kill:", saved)
 
 
 # --- the real entry point -----------------------------------------------------------------
