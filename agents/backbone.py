@@ -41,6 +41,7 @@ class Backbone(mesa.Agent):
         self._funding_month = 0.0
         self._meeting_debt = 0.0
         self._referrals: dict[int, np.ndarray] = {}
+        self._work: tuple[np.ndarray, ...] | None = None  # see _work_arrays()
 
     def receive(self, amount: float, compliance_share: float = 0.0) -> None:
         """Take funders' payments for this month."""
@@ -86,21 +87,30 @@ class Backbone(mesa.Agent):
             return
         rng = model.rng
         reached = np.flatnonzero(rng.random(pop.n) < pop.access())
-        need = pop.need[reached]
+        m = reached.size
+        seen_work, need_work, rank_work = self._work_arrays(pop.need.shape)
+        need = np.take(pop.need, reached, axis=0, out=need_work[:m], mode="clip")
         noise_sd = _REFERRAL_NOISE * (1.0 - self.capacity) * (1.0 - pop.engagement[reached])
-        seen = rng.normal(size=need.shape)  # reading noise, then the need as read
+        seen = rng.standard_normal(out=seen_work[:m])  # reading noise, then the need as read
         seen *= noise_sd[:, None]
         seen += need
         np.clip(seen, 0.0, 1.0, out=seen)
         overall = row_sum(seen) / seen.shape[1]  # mean over domains
         for domain in np.flatnonzero(demand):
-            k = min(int(demand[domain]), reached.size)
+            k = min(int(demand[domain]), m)
             if k <= 0:
                 continue
-            priority = seen[:, domain] * overall
-            top = np.argpartition(-priority, k - 1)[:k]
-            top = top[np.argsort(-priority[top], kind="stable")]
+            rank = np.multiply(seen[:, domain], overall, out=rank_work[:m])
+            np.negative(rank, out=rank)  # minus the priority: the highest priority first
+            top = np.argpartition(rank, k - 1)[:k]
+            top = top[np.argsort(rank[top], kind="stable")]
             self._referrals[int(domain)] = reached[top]
+
+    def _work_arrays(self, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+        """Reusable (N, K), (N, K) and (N,) arrays: fresh large ones each month cost page faults."""
+        if self._work is None or self._work[0].shape != shape:
+            self._work = (np.empty(shape), np.empty(shape), np.empty(shape[0]))
+        return self._work
 
     def take_referrals(self, domain: int, cases: int) -> np.ndarray:
         """Hand the next ``cases`` residents of ``domain``'s list to an aligned nonprofit."""
