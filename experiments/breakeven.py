@@ -140,7 +140,9 @@ class BreakevenPlan:
             values = np.round(values)
         out: list[float] = []
         for v in values:
-            v = self.parameter.validate(int(v) if self.parameter.kind == "int" else float(v))
+            # 12 significant digits: 0.0375, not 0.037500000000000006
+            v = int(v) if self.parameter.kind == "int" else float(f"{v:.12g}")
+            v = self.parameter.validate(v)
             if v not in out:
                 out.append(v)
         return out
