@@ -159,9 +159,20 @@ def plots() -> list[tuple[str, Any]]:
     return [(title, make_plot_component(measure)[0]) for title, measure in measures]
 
 
+def settings_text(model: CollectiveImpactModel) -> str:
+    """One line with the running model's values of the view's controls, with units."""
+    parts = [f"regime {model.params['regime']}"]
+    for name, *_ in SLIDERS:
+        p = get_parameter(name)
+        parts.append(f"{name.replace('_', ' ')} {model.params[name]:g} ({p.unit})")
+    parts.append(f"seed {model.params['seed']}")
+    return "Running: " + "; ".join(parts) + ". Move the sliders, then press Reset."
+
+
 @solara.component
 def Dashboard(model: CollectiveImpactModel) -> None:
     """The main area: network and wellbeing pictures, then the live charts, two per row."""
+    solara.Text(settings_text(model), style={"margin": "8px 12px", "font-size": "0.9em"})
     cards: list[tuple[str, Any]] = [("Organisations", TrustNetworkView),
                                     ("Residents", WellbeingView), *plots()]
     for row in range(0, len(cards), 2):
