@@ -6,11 +6,16 @@ builds a new model from the sliders. The main area shows the organisations'
 trust network, residents' wellbeing (marginalised against the others) and live
 time series.
 
-Named scenarios are combinations of these controls (see the Information card):
-Mesa's Reset rebuilds a model as ``type(model.scenario)(**slider values)`` and
-passes it as ``scenario=``, so a ``scenario`` name among the sliders would be
-silently replaced. The view therefore exposes the parameters the named
-scenarios change (regime, backbone funding, resident engagement, priority cycle).
+Named scenarios are combinations of these controls (the guide at the bottom of
+the page lists them): Mesa's Reset rebuilds a model as
+``type(model.scenario)(**control values)`` and passes it as ``scenario=``, so a
+``scenario`` name among the controls would be silently replaced. The view
+therefore exposes the parameters the named scenarios change (regime, backbone
+funding, resident engagement, priority cycle).
+
+``Page`` is the Solara entry point; the trust-network and wellbeing pictures are
+drawn by ``experiments.model_figures`` onto a fresh Matplotlib ``Figure`` per
+update (no pyplot state, safe in the server's threads).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from model.core import CollectiveImpactModel
 from model.parameters import REGIMES, get_parameter
 from model.scenarios import NAMED_SCENARIOS
 
-#: World size of the view: small enough that a month takes milliseconds.
+#: World size of the view: small enough that a month takes a few milliseconds.
 WORLD: dict[str, int] = {"n_residents": 1000, "n_nonprofits": 20, "n_funders": 4, "steps": 120}
 
 #: Seed the view starts from; the Seed slider changes it.
