@@ -66,15 +66,14 @@ class CollectiveImpactModel(mesa.Model):
         self.trust = TrustNetwork(n_np + n_f + 2, p["initial_trust"], p["trust_build_rate"],
                                   p["trust_erosion_ratio"], p["trust_decay"])
 
-        has_backbone = self.collective_share > 0 and p["backbone_funding"] > 0
-        self.backbone = Backbone(self, self.backbone_slot) if has_backbone else None
-        if not has_backbone:
-            self.trust.deactivate(self.backbone_slot)
-
         public = p["government_share"] * p["total_funding"]
         private = p["total_funding"] - public
-        backbone_money = p["backbone_funding"] * p["total_funding"] if has_backbone else 0.0
+        # Funders pay the backbone out of their collective money: no such money, no backbone.
+        backbone_money = min(p["backbone_funding"] * p["total_funding"], private)
         backbone_money *= self.collective_share
+        self.backbone = Backbone(self, self.backbone_slot) if backbone_money > 0 else None
+        if self.backbone is None:
+            self.trust.deactivate(self.backbone_slot)
         self.mean_budget = max(0.0, p["total_funding"] - backbone_money) / 12.0 / n_np
         self.award_monthly = p["grant_size_share"] * self.mean_budget
 

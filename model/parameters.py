@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 REGIMES: tuple[str, ...] = ("isolated", "collective", "hybrid")
 
 #: Names given to the need domains, in order; a model with K domains uses the first K.
@@ -81,10 +83,12 @@ class Parameter:
             if not isinstance(value, str) or value not in (self.choices or ()):
                 raise self._error(value)
             return value
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool | np.bool_) or not isinstance(value, int | float | np.number):
             # Strings, None, lists and booleans are refused rather than guessed at.
             raise self._error(value)
-        if isinstance(value, float) and not math.isfinite(value):
+        if isinstance(value, np.number):
+            value = value.item()  # NumPy scalars (from sample tables) become plain numbers
+        if isinstance(value, complex) or (isinstance(value, float) and not math.isfinite(value)):
             raise self._error(value)
         if self.kind == "int":
             if isinstance(value, float):
