@@ -327,13 +327,16 @@ def sobol_figure(rows: pd.DataFrame, title: str) -> plt.Figure:
         matrix = pd.DataFrame(np.nan, index=names, columns=names)
         for _, r in s2.iterrows():
             matrix.loc[r["parameter"], r["parameter_2"]] = r["value"]
-        image = ax2.imshow(matrix.to_numpy(dtype=float), cmap="viridis")
+        values = matrix.to_numpy(dtype=float)
+        image = ax2.imshow(values, cmap="viridis")
+        middle = (np.nanmin(values) + np.nanmax(values)) / 2
         for i in range(len(names)):
             for j in range(len(names)):
                 r = s2.loc[(s2["parameter"] == names[i]) & (s2["parameter_2"] == names[j])]
                 if not r.empty:
                     ax2.text(j, i, f"{r['value'].iloc[0]:.2f}\n±{r['conf'].iloc[0]:.2f}",
-                             ha="center", va="center", color="white", fontsize=9)
+                             ha="center", va="center", fontsize=9,
+                             color="black" if values[i, j] > middle else "white")
         ax2.set_xticks(range(len(names)), [n.replace("_", "\n") for n in names])
         ax2.set_yticks(range(len(names)), names)
         ax2.set_title("second order S2 (± interval)")
