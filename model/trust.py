@@ -7,6 +7,8 @@ Slots of closed nonprofits are reused by entrants, so the matrix never grows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 
@@ -72,10 +74,10 @@ class TrustNetwork:
         block = self.trust[np.ix_(slots, slots)]
         return float(block.sum() / (n * (n - 1)))
 
-    def toward(self, truster: int, trusted: np.ndarray) -> float:
+    def toward(self, truster: int, trusted: Sequence[int]) -> float:
         """Mean trust of ``truster`` toward ``trusted`` (excluding itself; 0 if none)."""
-        trusted = trusted[trusted != truster]
-        if trusted.size == 0:
+        others = [j for j in trusted if j != truster]  # a short list: cheaper than masking
+        if not others:
             return 0.0
-        row = self.trust[truster, trusted]
+        row = self.trust[truster].take(others)
         return float(row.sum() / row.size)  # the mean, without np.mean's call overhead
