@@ -214,7 +214,7 @@ class CollectiveImpactModel(mesa.Model):
         members = [n.slot for n in self._slots if n is not None and n.alignment >= ALIGNED]
         if self.backbone is not None:
             members.append(self.backbone.slot)
-        return self.trust.toward(slot, np.array(members, dtype=np.intp))
+        return self.trust.toward(slot, members)
 
     def on_priority_change(self, funder: Funder, old: int, new: int) -> None:
         """A funder moved its money: broken commitments and mission drift follow.
