@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import dataclasses
 from typing import TYPE_CHECKING
 
 import mesa
@@ -84,6 +85,9 @@ class GrantMaker(mesa.Agent, abc.ABC):
             return
         weights = self.domain_weights(program)
         judging = self.judging(program)
+        if program.rounds_run == 1:
+            # The month-0 round stands for grants won in the past: nobody pays for it now.
+            judging = dataclasses.replace(judging, effort_power=0.0)
         model = self.model
         for domain in np.flatnonzero(weights > 0):
             applicants = self.eligible_applicants(program, int(domain))

@@ -18,6 +18,7 @@ ALIGNED = 0.5  # alignment at or above which a nonprofit counts as aligned
 _CANDIDATES_PER_CASE = 3  # residents screened per case an unaligned nonprofit can take
 _HIRE_MONTHS = 6  # months to grow fixed cost most of the way toward what income sustains
 _LAYOFF_MONTHS = 24  # months to shrink it: cutting costs is slower than adding them
+_IN_THE_RED_SPENDING = 0.9  # share of income a nonprofit in debt may spend
 
 
 class Nonprofit(mesa.Agent):
@@ -26,7 +27,8 @@ class Nonprofit(mesa.Agent):
     Attributes:
         slot: index in the organisations' trust network.
         domain: index of the need domain it serves.
-        effectiveness: true (hidden) share of a full dose it delivers per case, in [0, 1].
+        potential: true (hidden) effectiveness it reaches with full experience, in [0, 1].
+        experience: in [0, 1]; entrants start low and learn the work over time.
         pitch: grant-writing skill in [0, 1], only weakly related to effectiveness.
         base_budget: money/month it was set up to spend.
         fixed_cost: money/month it must spend whatever its income (staff, rent).
@@ -36,16 +38,20 @@ class Nonprofit(mesa.Agent):
     """
 
     def __init__(self, model: CollectiveImpactModel, slot: int, domain: int,
-                 effectiveness: float, pitch: float, base_budget: float) -> None:
+                 potential: float, pitch: float, base_budget: float,
+                 experience: float = 1.0) -> None:
         super().__init__(model)
         p = model.params
         self.slot = slot
         self.domain = domain
-        self.effectiveness = effectiveness
+        self.potential = potential
+        self.experience = experience
         self.pitch = pitch
         self.base_budget = base_budget
         self.fixed_cost = p["fixed_cost_share"] * base_budget
-        self.reserves = 6.0 * base_budget  # founders' start-up money, not a grant
+        # Money raised outside the grant system: six months for an established
+        # organisation, three for a newly founded one.
+        self.reserves = (6.0 if experience >= 1.0 else 3.0) * base_budget
         self.smoothed_income = base_budget
         self.alignment = 0.0
         self.months_negative = 0
@@ -60,8 +66,14 @@ class Nonprofit(mesa.Agent):
         services = self.settle_budget()
         self.serve_residents(services)
         self.update_alignment()
+        self.gain_experience()
         self.learn_from_measurement()
         self.check_solvency()
+
+    @property
+    def effectiveness(self) -> float:
+        """True (hidden) share of a full dose it delivers per case, in [0, 1]."""
+        return self.potential * self.experience
 
     # --- money ------------------------------------------------------------------------
     def receive(self, amount: float, compliance_share: float = 0.0) -> None:
@@ -102,6 +114,9 @@ class Nonprofit(mesa.Agent):
         surplus = self.reserves - 6.0 * self.fixed_cost
         if surplus > 0:
             budget += surplus / 12.0
+        elif self.reserves < 0:
+            # In the red nobody lends more: spend under income and pay the debt down.
+            budget = min(budget, _IN_THE_RED_SPENDING * m["income"])
         overhead = m["seeking"] + m["compliance"] + m["meetings"]
         services = max(0.0, budget - overhead)
         self.reserves += m["income"] - overhead - services
@@ -196,13 +211,18 @@ class Nonprofit(mesa.Agent):
     def learn_from_measurement(self) -> None:
         """Backbone role 'shared measurement': aligned members learn and improve.
 
-        Effectiveness rises toward 1 at learning_rate x measurement capacity x alignment.
+        Potential effectiveness rises toward 1 at learning_rate x measurement
+        capacity x alignment.
         """
         backbone = self.model.backbone
         if backbone is None or not self.is_aligned:
             return
         gain = self.model.params["learning_rate"] * backbone.measurement_capacity() * self.alignment
-        self.effectiveness += gain * (1.0 - self.effectiveness)
+        self.potential += gain * (1.0 - self.potential)
+
+    def gain_experience(self) -> None:
+        """Mechanism 'liability of newness': entrants learn the work over ``experience_months``."""
+        self.experience += (1.0 - self.experience) / self.model.params["experience_months"]
 
     def drift_to(self, domain: int) -> None:
         """Mechanism 'mission drift': switch domain to chase money.
@@ -213,7 +233,7 @@ class Nonprofit(mesa.Agent):
         """
         p = self.model.params
         self.domain = domain
-        self.effectiveness *= 1.0 - p["drift_effectiveness_loss"]
+        self.potential *= 1.0 - p["drift_effectiveness_loss"]
         self._month["seeking"] += p["drift_cost_months"] * self.fixed_cost
 
     @property

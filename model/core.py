@@ -77,10 +77,6 @@ class CollectiveImpactModel(mesa.Model):
         self.mean_budget = max(0.0, p["total_funding"] - backbone_money) / 12.0 / n_np
         self.award_monthly = p["grant_size_share"] * self.mean_budget
 
-        self._slots: list[Nonprofit | None] = [None] * n_np
-        for slot in range(n_np):
-            self._slots[slot] = self._new_nonprofit(slot)
-
         first_priorities = self.rng.integers(0, p["n_domains"], size=n_f)
         self.funders = [
             Funder(self, int(self.funder_slots[i]), private / n_f, self.collective_share,
@@ -88,6 +84,11 @@ class CollectiveImpactModel(mesa.Model):
             for i in range(n_f)
         ]
         self.government = Government(self, self.government_slot, public)
+
+        # The field has grown up around the money: founders chose domains as entrants do.
+        self._slots: list[Nonprofit | None] = [None] * n_np
+        for slot in range(n_np):
+            self._slots[slot] = self._new_nonprofit(slot, self._entry_domain(), established=True)
         for grant_maker in (*self.funders, self.government):
             grant_maker.run_due_rounds()  # the portfolio already running at month 0
 
@@ -155,8 +156,12 @@ class CollectiveImpactModel(mesa.Model):
         weights = 0.8 * money / money.sum() + 0.2 / k if money.sum() > 0 else np.full(k, 1 / k)
         return int(self.rng.choice(k, p=weights / weights.sum()))
 
-    def _new_nonprofit(self, slot: int, domain: int | None = None) -> Nonprofit:
-        """A nonprofit with fresh attributes: domain, effectiveness, pitch, budget."""
+    def _new_nonprofit(self, slot: int, domain: int, established: bool) -> Nonprofit:
+        """A nonprofit with fresh attributes: potential effectiveness, pitch, budget.
+
+        Established nonprofits (those present at month 0) work at their potential;
+        entrants start at ``entrant_experience`` of it.
+        """
         p, rng = self.params, self.rng
         effectiveness = float(rng.beta(4.0, 4.0))
         # Pitch shares only ``pitch_effectiveness_corr`` of its variation with effectiveness.
@@ -165,9 +170,8 @@ class CollectiveImpactModel(mesa.Model):
         z_pitch = c * z_eff + np.sqrt(1.0 - c * c) * rng.normal()
         pitch = float(1.0 / (1.0 + np.exp(-z_pitch)))
         budget = self.mean_budget * float(rng.lognormal(-_BUDGET_SPREAD**2 / 2, _BUDGET_SPREAD))
-        if domain is None:
-            domain = int(rng.integers(0, p["n_domains"]))
-        return Nonprofit(self, slot, domain, effectiveness, pitch, budget)
+        experience = 1.0 if established else p["entrant_experience"]
+        return Nonprofit(self, slot, domain, effectiveness, pitch, budget, experience)
 
     def close_nonprofit(self, nonprofit: Nonprofit) -> None:
         """Mechanism 'exit': the nonprofit closes; its grants stop and its slot empties."""
@@ -182,12 +186,14 @@ class CollectiveImpactModel(mesa.Model):
     def enter_new_nonprofits(self) -> None:
         """Mechanism 'entry': each empty slot is filled with probability ``entry_rate``.
 
-        Entrants get fresh attributes; most found where grant money is aimed now.
+        Entrants get fresh attributes and little experience; most found where grant
+        money is aimed now.
         """
         for slot, occupant in enumerate(self._slots):
             if occupant is None and self.rng.random() < self.params["entry_rate"]:
                 self.trust.reset_slot(slot)
-                self._slots[slot] = self._new_nonprofit(slot, self._entry_domain())
+                self._slots[slot] = self._new_nonprofit(slot, self._entry_domain(),
+                                                        established=False)
                 self.entries += 1
 
     # --- relationships ------------------------------------------------------------------
