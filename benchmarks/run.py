@@ -47,6 +47,7 @@ from typing import Any
 
 SCENARIO = "collective"
 MASTER_SEED = 20240611  # master seed of every benchmark run (spawned per run)
+BUSY_LOAD = 0.5  # 1-minute load average above which the machine was not idle
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,10 @@ def report(m: dict[str, Any], found: list[Target], sizes: Sizes, quick: bool,
         sign = "<=" if t.at_most else ">="
         lines.append(f"{t.name:<64} {t.value:>8.2f}{t.unit:<1} {sign}{t.limit:>6.2f}{t.unit:<2} "
                      f"{'PASS' if t.met else 'FAIL'}")
+    if max(load) > BUSY_LOAD:
+        lines += ["", f"Note: the load average was above {BUSY_LOAD} while measuring: other "
+                  "processes shared the CPUs, so times are pessimistic and the 2-worker "
+                  "speed-up above all (it needs two idle cores)."]
     return "\n".join(lines)
 
 
