@@ -254,6 +254,12 @@ class Nonprofit(mesa.Agent):
             self.model.close_nonprofit(self)
 
     @property
-    def income_past_year(self) -> float:
-        """Money received over the last 12 months."""
-        return float(sum(self.income_last_year))
+    def income_rate(self) -> float:
+        """Money received per month over the past year, or since founding if younger."""
+        months = len(self.income_last_year)
+        return float(sum(self.income_last_year)) / months if months else 0.0
+
+    @property
+    def has_year_of_history(self) -> bool:
+        """Whether it has been operating for at least 12 months."""
+        return len(self.income_last_year) == self.income_last_year.maxlen

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from agents.nonprofit import Nonprofit
 
 MODES = ("isolated", "collective", "government")
+# Reviewers' prior belief about a nonprofit's effectiveness: that of Beta(4, 4).
+_PRIOR_MEAN, _PRIOR_SD = 0.5, 1.0 / 6.0
 
 
 @dataclass(eq=False)
@@ -128,12 +130,21 @@ def pick_winners(rng: np.random.Generator, log_weights: np.ndarray, k: int) -> n
 
 def score_applications(rng: np.random.Generator, applicants: list[Nonprofit],
                        judging: Judging) -> np.ndarray:
-    """Reviewers' log-weights for ``applicants`` (pitch, noisy outcome signal, alignment)."""
+    """Reviewers' log-weights for ``applicants`` (pitch, outcome evidence, alignment).
+
+    Reviewers read effectiveness through a noisy signal and discount it by its
+    reliability: their estimate is prior mean + reliability x (signal - prior mean),
+    with reliability = prior variance / (prior variance + noise variance). Clean
+    shared-measurement data therefore sway decisions; noisy reports barely do.
+    """
     pitch = np.array([a.pitch for a in applicants])
     eff = np.array([a.effectiveness for a in applicants])
     align = np.array([a.alignment for a in applicants])
     signal = eff + rng.normal(0.0, judging.noise_sd, size=eff.size) if judging.noise_sd > 0 else eff
-    return (judging.pitch_weight * pitch + judging.outcome_weight * signal
+    prior_var = _PRIOR_SD**2
+    reliability = prior_var / (prior_var + judging.noise_sd**2)
+    estimate = _PRIOR_MEAN + reliability * (signal - _PRIOR_MEAN)
+    return (judging.pitch_weight * pitch + judging.outcome_weight * estimate
             + judging.alignment_weight * align)
 
 

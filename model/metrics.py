@@ -100,14 +100,18 @@ def duplication_rate(model: CollectiveImpactModel) -> float:
 
 
 def _money_correlation(model: CollectiveImpactModel, trait: str) -> float:
-    """Correlation across active nonprofits of money received (past year) and ``trait``.
+    """Correlation across active nonprofits of money received per month and ``trait``.
+
+    Only nonprofits with a full year of history count: a young organisation has had
+    no time to win money, which would tie money to newness rather than to how
+    grant makers choose.
 
     0 when it is undefined (fewer than three nonprofits or no variation).
     """
-    nps = model.nonprofits
+    nps = [n for n in model.nonprofits if n.has_year_of_history]
     if len(nps) < 3:
         return 0.0
-    money = np.array([n.income_past_year for n in nps])
+    money = np.array([n.income_rate for n in nps])
     values = np.array([getattr(n, trait) for n in nps])
     if money.std() == 0 or values.std() == 0:
         return 0.0
@@ -115,12 +119,12 @@ def _money_correlation(model: CollectiveImpactModel, trait: str) -> float:
 
 
 def funding_effectiveness_corr(model: CollectiveImpactModel) -> float:
-    """Correlation of money received in the past year with true effectiveness (0 if undefined)."""
+    """Correlation of money received and true effectiveness (0 if undefined)."""
     return _money_correlation(model, "effectiveness")
 
 
 def funding_pitch_corr(model: CollectiveImpactModel) -> float:
-    """Correlation of money received in the past year with pitch (0 if undefined)."""
+    """Correlation of money received and pitch (0 if undefined)."""
     return _money_correlation(model, "pitch")
 
 
@@ -176,9 +180,10 @@ OUTPUTS: dict[str, tuple[str, str]] = {
                        "(applications and compliance)."),
     "duplication_rate": ("share", "Share of the month's cases that duplicated another case."),
     "funding_effectiveness_corr": ("correlation", "Correlation of money received in the past "
-                                   "year with true effectiveness, across nonprofits."),
+                                   "year with true effectiveness, across nonprofits at least "
+                                   "a year old."),
     "funding_pitch_corr": ("correlation", "Correlation of money received in the past year "
-                           "with grant-writing skill (pitch), across nonprofits."),
+                           "with grant-writing skill (pitch), nonprofits at least a year old."),
     "backbone_capacity": ("capacity in [0, 1]", "Capacity of the backbone (0 without one)."),
     "policies_enacted": ("policies", "Cumulative policy changes lowering structural need."),
     "latent_resources_active": ("share of residents", "Residents whose latent resources "
