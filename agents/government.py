@@ -37,7 +37,7 @@ class Government(GrantMaker):
 
     def domain_weights(self, program: GrantProgram) -> np.ndarray:
         """Public money follows where need is greatest (mean need per domain)."""
-        need = self.model.population.need.mean(axis=0)
+        need = self.model.population.mean_need()
         return need / need.sum() if need.sum() > 0 else np.full(need.size, 1.0 / need.size)
 
     def judging(self, program: GrantProgram) -> Judging:

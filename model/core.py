@@ -85,10 +85,17 @@ class CollectiveImpactModel(mesa.Model):
         ]
         self.government = Government(self, self.government_slot, public)
 
-        # The field has grown up around the money: founders chose domains as entrants do.
+        # The field has grown up around the status quo's money (funders' own priorities and
+        # public money by need), whatever regime starts now: every scenario starts from it.
+        status_quo = np.zeros(p["n_domains"])
+        np.add.at(status_quo, first_priorities, private / n_f)
+        need = self.population.mean_need()
+        if need.sum() > 0:
+            status_quo += public * need / need.sum()
         self._slots: list[Nonprofit | None] = [None] * n_np
         for slot in range(n_np):
-            self._slots[slot] = self._new_nonprofit(slot, self._entry_domain(), established=True)
+            domain = self._founding_domain(status_quo)
+            self._slots[slot] = self._new_nonprofit(slot, domain, established=True)
         for grant_maker in (*self.funders, self.government):
             grant_maker.run_due_rounds()  # the portfolio already running at month 0
 
@@ -149,10 +156,9 @@ class CollectiveImpactModel(mesa.Model):
                           * grant_maker.domain_weights(program))
         return money
 
-    def _entry_domain(self) -> int:
-        """Where a founder starts: mostly where the money is, sometimes anywhere (mission)."""
-        k = self.params["n_domains"]
-        money = self.funding_by_domain()
+    def _founding_domain(self, money: np.ndarray) -> int:
+        """Where a founder starts: mostly where ``money`` is aimed, sometimes anywhere."""
+        k = money.size
         weights = 0.8 * money / money.sum() + 0.2 / k if money.sum() > 0 else np.full(k, 1 / k)
         return int(self.rng.choice(k, p=weights / weights.sum()))
 
@@ -192,8 +198,8 @@ class CollectiveImpactModel(mesa.Model):
         for slot, occupant in enumerate(self._slots):
             if occupant is None and self.rng.random() < self.params["entry_rate"]:
                 self.trust.reset_slot(slot)
-                self._slots[slot] = self._new_nonprofit(slot, self._entry_domain(),
-                                                        established=False)
+                domain = self._founding_domain(self.funding_by_domain())
+                self._slots[slot] = self._new_nonprofit(slot, domain, established=False)
                 self.entries += 1
 
     # --- relationships ------------------------------------------------------------------
