@@ -89,8 +89,9 @@ class GrantMaker(mesa.Agent, abc.ABC):
             # The month-0 round stands for grants won in the past: nobody pays for it now.
             judging = dataclasses.replace(judging, effort_power=0.0)
         model = self.model
+        seekers = model.grant_seekers_by_domain()  # a nonprofit works in one domain only
         for domain in np.flatnonzero(weights > 0):
-            applicants = self.eligible_applicants(program, int(domain))
+            applicants = seekers[int(domain)]
             awards = award_sizes(free * weights[domain], model.award_monthly, len(applicants))
             winners, losers = run_contest(
                 model.rng, applicants, awards, program.grant_months, judging
@@ -114,10 +115,6 @@ class GrantMaker(mesa.Agent, abc.ABC):
         n_tranches = -(-program.grant_months // program.round_interval)
         tranche = int(self.model.rng.integers(1, n_tranches + 1))
         return min(program.grant_months, tranche * program.round_interval)
-
-    def eligible_applicants(self, program: GrantProgram, domain: int) -> list[Nonprofit]:
-        """Nonprofits working in ``domain`` that are looking for money."""
-        return [n for n in self.model.nonprofits_in(domain) if n.wants_funding]
 
     @abc.abstractmethod
     def domain_weights(self, program: GrantProgram) -> np.ndarray:

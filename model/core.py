@@ -134,6 +134,14 @@ class CollectiveImpactModel(mesa.Model):
         """Active nonprofits working in ``domain``."""
         return [n for n in self._slots if n is not None and n.domain == domain]
 
+    def grant_seekers_by_domain(self) -> list[list[Nonprofit]]:
+        """Per domain, the active nonprofits looking for money, in slot order."""
+        seekers: list[list[Nonprofit]] = [[] for _ in range(self.params["n_domains"])]
+        for n in self._slots:
+            if n is not None and n.wants_funding:
+                seekers[n.domain].append(n)
+        return seekers
+
     def active_nonprofit_slots(self) -> np.ndarray:
         """Trust-network slots of active nonprofits."""
         return np.array([n.slot for n in self.nonprofits], dtype=np.intp)
