@@ -145,20 +145,28 @@ def figure_equity(comparison: Comparison, path: Path, colours: dict[str, str]) -
                   f"mean over replications; shaded: the middle {_BAND_PCT}%.")
 
 
+def _two_band_panels(comparison: Comparison, path: Path, colours: dict[str, str],
+                     title: str, panels: list[tuple[str, str, str]],
+                     ylim: tuple[float | None, float | None], legend_on: int) -> None:
+    """Two side-by-side band panels over time: (column, y label, panel title) each."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained", sharex=True)
+    for ax, (column, ylabel, panel_title) in zip(axes, panels, strict=True):
+        _band_panel(ax, comparison, comparison.timeseries, column, colours)
+        ax.set_ylabel(ylabel)
+        ax.set_title(panel_title)
+        ax.set_ylim(*ylim)
+    axes[legend_on].legend(fontsize=9)
+    fig.suptitle(title)
+    _save(fig, path)
+
+
 def figure_trust(comparison: Comparison, path: Path, colours: dict[str, str]) -> Figure:
     """Mean trust and aligned share over time, two panels."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained", sharex=True)
-    _band_panel(axes[0], comparison, comparison.timeseries, "mean_trust", colours)
-    axes[0].set_ylabel("mean trust among nonprofits (0-1)")
-    axes[0].set_title("Trust")
-    _band_panel(axes[1], comparison, comparison.timeseries, "aligned_share", colours)
-    axes[1].set_ylabel("share of nonprofits aligned (alignment >= 0.5)")
-    axes[1].set_title("Alignment with the common agenda")
-    for ax in axes:
-        ax.set_ylim(-0.02, 1.02)
-    axes[1].legend(fontsize=9)
-    fig.suptitle("Trust and alignment over time")
-    _save(fig, path)
+    _two_band_panels(comparison, path, colours, "Trust and alignment over time", [
+        ("mean_trust", "mean trust among nonprofits (0-1)", "Trust"),
+        ("aligned_share", "share of nonprofits aligned (alignment >= 0.5)",
+         "Alignment with the common agenda"),
+    ], ylim=(-0.02, 1.02), legend_on=1)
     return Figure(path.name, "Trust and alignment",
                   f"Left: mean trust between nonprofits (0 = none, 1 = full). Right: share of "
                   f"nonprofits whose alignment with the common agenda is at least 0.5. Lines: "
@@ -201,17 +209,10 @@ def figure_money(comparison: Comparison, path: Path) -> Figure:
 
 def figure_churn(comparison: Comparison, path: Path, colours: dict[str, str]) -> Figure:
     """Cumulative closures and active nonprofits over time, two panels."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained", sharex=True)
-    _band_panel(axes[0], comparison, comparison.timeseries, "closures", colours)
-    axes[0].set_ylabel("nonprofits closed so far (organisations)")
-    axes[0].set_title("Closures (cumulative)")
-    _band_panel(axes[1], comparison, comparison.timeseries, "active_nonprofits", colours)
-    axes[1].set_ylabel("nonprofits operating (organisations)")
-    axes[1].set_title("Active nonprofits")
-    axes[1].set_ylim(bottom=0)
-    axes[0].legend(fontsize=9)
-    fig.suptitle("Nonprofit churn")
-    _save(fig, path)
+    _two_band_panels(comparison, path, colours, "Nonprofit churn", [
+        ("closures", "nonprofits closed so far (organisations)", "Closures (cumulative)"),
+        ("active_nonprofits", "nonprofits operating (organisations)", "Active nonprofits"),
+    ], ylim=(0, None), legend_on=0)
     return Figure(path.name, "Nonprofit churn",
                   f"Left: nonprofits closed since the start (reserves negative for several "
                   f"months). Right: nonprofits operating; closed slots are refilled by new "
