@@ -49,9 +49,11 @@ class Nonprofit(mesa.Agent):
         self.pitch = pitch
         self.base_budget = base_budget
         self.fixed_cost = p["fixed_cost_share"] * base_budget
-        # Money raised outside the grant system: six months for an established
-        # organisation, three for a newly founded one.
-        self.reserves = (6.0 if experience >= 1.0 else 3.0) * base_budget
+        # Money raised outside the grant system: 3 to 9 months of budget for an
+        # established organisation (they differ, so they do not all run dry at once),
+        # three months for a newly founded one.
+        months = model.rng.uniform(3.0, 9.0) if experience >= 1.0 else 3.0
+        self.reserves = months * base_budget
         self.smoothed_income = base_budget
         self.alignment = 0.0
         self.months_negative = 0
