@@ -59,7 +59,6 @@ class Nonprofit(mesa.Agent):
         self.months_negative = 0
         self.grants: list[Grant] = []
         self.income_last_year: deque[float] = deque(maxlen=12)
-        self.took_referrals = False
         self._month = {"income": 0.0, "seeking": 0.0, "compliance": 0.0, "meetings": 0.0}
 
     # --- the month, as MODEL.md tells it ------------------------------------------------
@@ -154,13 +153,11 @@ class Nonprofit(mesa.Agent):
         """
         paid_cases = services_money / self.model.params["service_cost"]
         cases = self.model.draw_case_count(paid_cases + self.model.volunteer_cases(self))
-        self.took_referrals = False
         if cases == 0:
             return
         backbone = self.model.backbone
         if self.is_aligned and backbone is not None:
             residents = backbone.take_referrals(self.domain, cases)
-            self.took_referrals = residents.size > 0
             if residents.size < cases:  # list exhausted: find the rest by need
                 extra = self.choose_own_caseload(cases - residents.size, cream=False)
                 residents = np.concatenate([residents, extra])

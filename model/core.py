@@ -130,10 +130,6 @@ class CollectiveImpactModel(mesa.Model):
         """The Mesa AgentSet of active nonprofits (empty if all have closed)."""
         return self.agents_by_type.get(Nonprofit, mesa.agent.AgentSet([], random=self.random))
 
-    def nonprofits_in(self, domain: int) -> list[Nonprofit]:
-        """Active nonprofits working in ``domain``."""
-        return [n for n in self._slots if n is not None and n.domain == domain]
-
     def grant_seekers_by_domain(self) -> list[list[Nonprofit]]:
         """Per domain, the active nonprofits looking for money, in slot order."""
         seekers: list[list[Nonprofit]] = [[] for _ in range(self.params["n_domains"])]

@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from agents.grantmaker import GrantMaker
     from agents.nonprofit import Nonprofit
 
-MODES = ("isolated", "collective", "government")
 # Reviewers' prior belief about a nonprofit's effectiveness: that of Beta(4, 4).
 _PRIOR_MEAN, _PRIOR_SD = 0.5, 1.0 / 6.0
 
