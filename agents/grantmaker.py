@@ -47,11 +47,22 @@ class GrantMaker(mesa.Agent, abc.ABC):
         recipient.receive(amount, compliance_share)
 
     def pay_grants(self) -> None:
-        """Pay this month's instalment of every running grant; drop finished ones."""
+        """Pay this month's instalments, spend the rest of the month's money, drop ended grants.
+
+        Equal money: a programme pays out its whole monthly budget. What running grants
+        do not take (money freed by a closure, or not yet awarded because the next round
+        is weeks away) goes to the programme's current grantees as supplements, in
+        proportion to their grants; with no grantee at all it is carried to the next month.
+        """
         for program in self.programs:
+            available = self.program_budget_monthly(program) + program.carried
+            committed = sum(g.monthly for g in program.grants)
+            spare = available - committed
+            top_up = spare / committed if committed > 0 and spare > 0 else 0.0
+            program.carried = spare if committed <= 0 and spare > 0 else 0.0
             still_running = []
             for grant in program.grants:
-                self.pay(grant.recipient, grant.monthly, self.compliance_share)
+                self.pay(grant.recipient, grant.monthly * (1.0 + top_up), self.compliance_share)
                 grant.months_left -= 1
                 if grant.months_left > 0:
                     still_running.append(grant)
@@ -84,11 +95,14 @@ class GrantMaker(mesa.Agent, abc.ABC):
         if free <= 0:
             return
         weights = self.domain_weights(program)
-        judging = self.judging(program)
+        model = self.model
+        p = model.params
+        # Reviewers' prior about effectiveness is the population's, as declared.
+        judging = dataclasses.replace(self.judging(program), prior_mean=p["effectiveness_mean"],
+                                      prior_sd=p["effectiveness_sd"])
         if program.rounds_run == 1:
             # The month-0 round stands for grants won in the past: nobody pays for it now.
             judging = dataclasses.replace(judging, effort_power=0.0)
-        model = self.model
         seekers = model.grant_seekers_by_domain()  # a nonprofit works in one domain only
         for domain in np.flatnonzero(weights > 0):
             applicants = seekers[int(domain)]
@@ -102,6 +116,8 @@ class GrantMaker(mesa.Agent, abc.ABC):
                 program.grants.append(grant)
                 nonprofit.grants.append(grant)
             model.rivalry(losers, [w for w, _ in winners])
+            if program.rounds_run > 1:  # the month-0 portfolio was won in the past
+                model.record_applications([w for w, _ in winners], losers)
 
     def grant_length(self, program: GrantProgram) -> int:
         """Months of a new grant; the first round staggers grant ends.

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from model.core import CollectiveImpactModel
     from model.grants import Grant
 
-ALIGNED = 0.5  # alignment at or above which a nonprofit counts as aligned
 _CANDIDATES_PER_CASE = 3  # residents screened per case an unaligned nonprofit can take
 _HIRE_MONTHS = 6  # months to grow fixed cost most of the way toward what income sustains
 _LAYOFF_MONTHS = 24  # months to shrink it: cutting costs is slower than adding them
@@ -33,7 +32,15 @@ class Nonprofit(mesa.Agent):
         base_budget: money/month it was set up to spend.
         fixed_cost: money/month it must spend whatever its income (staff, rent).
         reserves: money it holds; negative means debt.
-        alignment: adherence to the common agenda, in [0, 1].
+        alignment: adherence of a member to the common agenda, in [0, 1].
+        is_member: whether it has chosen to be a member of the collective (or of a
+            voluntary coalition under isolated funding).
+        shares_data: whether, as a member, it reports into shared measurement.
+        join_threshold: net benefit (share of monthly budget) it needs before it joins.
+        autonomy_cost: felt cost of a full common agenda to its autonomy and mission
+            fit (share of monthly budget).
+        learning_ceiling: potential effectiveness that learning can reach at most.
+        closure_months: months in the red it survives before it closes.
         grants: grants currently paying it.
     """
 
@@ -56,19 +63,32 @@ class Nonprofit(mesa.Agent):
         self.reserves = months * base_budget
         self.smoothed_income = base_budget
         self.alignment = 0.0
+        self.is_member = False
+        self.shares_data = False
+        # Heterogeneous thresholds, costs, learning room and staying power: nonprofits
+        # differ, so they do not all join, learn or close at the same moment.
+        self.join_threshold = float(model.rng.normal(0.0, p["join_threshold_sd"]))
+        self.autonomy_cost = float(model.rng.gamma(2.0, p["autonomy_cost_mean"] / 2.0))
+        self.learning_ceiling = potential + p["learning_headroom"] * (1.0 - potential)
+        self.closure_months = max(1, round(p["closure_months"] * model.rng.uniform(0.5, 1.5)))
         self.months_negative = 0
+        self.applications = self.wins = 0  # contests entered and won
+        self.early_applications = self.early_wins = 0  # the same in the first three years
         self.grants: list[Grant] = []
         self.income_last_year: deque[float] = deque(maxlen=12)
-        self._month = {"income": 0.0, "seeking": 0.0, "compliance": 0.0, "meetings": 0.0}
+        self._month = {"income": 0.0, "seeking": 0.0, "compliance": 0.0, "meetings": 0.0,
+                       "reporting": 0.0}
 
     # --- the month, as MODEL.md tells it ------------------------------------------------
     def step(self) -> None:
-        """Spend the month's budget, serve residents, update alignment, learn, check solvency."""
+        """Decide on membership, pay for the month, serve residents, align, learn, survive."""
+        if self.model.rng.random() < 1.0 / self.model.params["membership_review_months"]:
+            self.review_membership()
         services = self.settle_budget()
         self.serve_residents(services)
         self.update_alignment()
         self.gain_experience()
-        self.learn_from_measurement()
+        self.learn_from_data()
         self.check_solvency()
 
     @property
@@ -84,6 +104,16 @@ class Nonprofit(mesa.Agent):
         if compliance_share > 0:
             self._month["compliance"] += compliance_share * amount
 
+    def raise_other_income(self) -> dict[str, float]:
+        """Money from outside the pool (donors, fees): ``other_income_share`` of its budget.
+
+        Returns the month's accounts with that income added.
+        """
+        amount = self.model.params["other_income_share"] * self.base_budget
+        self._month["income"] += amount
+        self.model.ledger.record_other_income(amount)
+        return self._month
+
     def pay_grant_seeking(self, amount: float) -> None:
         """Spend ``amount`` on writing an application (grant-seeking overhead)."""
         self._month["seeking"] += amount
@@ -94,12 +124,18 @@ class Nonprofit(mesa.Agent):
         Grant seeking in a month is capped at ``max_seeking_share`` of the monthly
         budget (the larger of fixed cost and smoothed income).
         """
-        cap = self.model.params["max_seeking_share"] * max(self.fixed_cost, self.smoothed_income)
+        cap = self.model.params["max_seeking_share"] * self.monthly_budget
         return max(0.0, min(target, cap - self._month["seeking"]))
 
-    def attend_meeting(self) -> None:
-        """Spend staff time on one convened meeting."""
-        self._month["meetings"] += self.model.params["meeting_cost"]
+    @property
+    def monthly_budget(self) -> float:
+        """What it can spend in a month: the larger of fixed cost and smoothed income."""
+        return max(self.fixed_cost, self.smoothed_income)
+
+    def attend_meeting(self, length: float) -> None:
+        """Spend staff time on one convened meeting ``length`` times the standard length."""
+        self._month["meetings"] += (self.model.params["meeting_time_share"] * length
+                                    * self.monthly_budget)
 
     def settle_budget(self) -> float:
         """Mechanism 'monthly spending': pay overheads, return the money left for services.
@@ -108,7 +144,7 @@ class Nonprofit(mesa.Agent):
         income (plus a slow draw on large reserves); grant seeking, compliance and
         meetings come out of it first, services get the rest.
         """
-        m = self._month
+        m = self.raise_other_income()
         self.smoothed_income += (m["income"] - self.smoothed_income) / 6.0
         self.resize()
         budget = max(self.fixed_cost, self.smoothed_income)
@@ -118,13 +154,16 @@ class Nonprofit(mesa.Agent):
         elif self.reserves < 0:
             # In the red nobody lends more: spend under income and pay the debt down.
             budget = min(budget, _IN_THE_RED_SPENDING * m["income"])
-        overhead = m["seeking"] + m["compliance"] + m["meetings"]
+        if self.shares_data:
+            p = self.model.params
+            m["reporting"] += p["reporting_cost"] * p["shared_measurement"] * self.monthly_budget
+        overhead = m["seeking"] + m["compliance"] + m["meetings"] + m["reporting"]
         services = max(0.0, budget - overhead)
         self.reserves += m["income"] - overhead - services
         self.income_last_year.append(m["income"])
         self.model.ledger.record_spending(
-            services=services, seeking=m["seeking"] + m["compliance"], meetings=m["meetings"]
-        )
+            services=services, seeking=m["seeking"] + m["compliance"], meetings=m["meetings"],
+            reporting=m["reporting"])
         for key in m:
             m[key] = 0.0
         return services
@@ -144,26 +183,35 @@ class Nonprofit(mesa.Agent):
 
     # --- services ---------------------------------------------------------------------
     def serve_residents(self, services_money: float) -> None:
-        """Mechanism 'caseload choice': take referrals if aligned, otherwise cream.
+        """Mechanism 'caseload choice': members take trusted referrals, others cream.
 
-        Aligned nonprofits take cases from the backbone's shared referral list (high,
-        multi-domain need, no duplication among aligned agencies); without a backbone
-        they target need on their own. Unaligned nonprofits pick the reachable residents
-        who promise quick, measurable gains.
+        A member takes up to ``mutually_reinforcing`` x alignment of its cases from the
+        shared referral list (high, multi-domain need, no duplication among members),
+        accepting each referral with its trust in the coordinator; it finds the rest by
+        need itself. Non-members pick the reachable residents who promise quick,
+        measurable gains.
         """
-        paid_cases = services_money / self.model.params["service_cost"]
-        cases = self.model.draw_case_count(paid_cases + self.model.volunteer_cases(self))
+        model = self.model
+        paid_cases = services_money / model.params["service_cost"]
+        cases = model.draw_case_count(paid_cases + model.volunteer_cases(self))
         if cases == 0:
             return
-        backbone = self.model.backbone
-        if self.is_aligned and backbone is not None:
-            residents = backbone.take_referrals(self.domain, cases)
-            if residents.size < cases:  # list exhausted: find the rest by need
-                extra = self.choose_own_caseload(cases - residents.size, cream=False)
-                residents = np.concatenate([residents, extra])
-        else:
-            residents = self.choose_own_caseload(cases, cream=not self.is_aligned)
-        self.model.record_cases(residents, self.domain, self.effectiveness)
+        if not self.is_member:
+            model.record_cases(self.choose_own_caseload(cases, cream=True), self.domain,
+                               self.effectiveness)
+            return
+        wanted = self.referral_share() * cases
+        trust = model.trust_in_coordinator(self.slot)
+        accepted = int(model.rng.binomial(model.draw_case_count(wanted), trust)) if wanted else 0
+        residents = model.referrals.take(self.domain, accepted)
+        extra = self.choose_own_caseload(cases - residents.size, cream=False)
+        model.record_cases(np.concatenate([residents, extra]), self.domain, self.effectiveness)
+
+    def referral_share(self) -> float:
+        """Share of its cases a member means to take from the referral list."""
+        if not self.is_member or not self.model.referrals_active():
+            return 0.0
+        return self.model.params["mutually_reinforcing"] * self.alignment
 
     def choose_own_caseload(self, cases: int, cream: bool) -> np.ndarray:
         """Screen reachable residents and keep the ``cases`` best by this nonprofit's rule.
@@ -171,6 +219,8 @@ class Nonprofit(mesa.Agent):
         Creaming favours a moderate need in this domain and few needs elsewhere (a
         visible gain); need-based targeting favours high need here and elsewhere.
         """
+        if cases <= 0:
+            return np.empty(0, dtype=np.intp)
         pop = self.model.population
         candidates = pop.reachable_candidates(self.model.rng, _CANDIDATES_PER_CASE * cases)
         if candidates.size == 0:
@@ -186,38 +236,93 @@ class Nonprofit(mesa.Agent):
     # --- collaboration ----------------------------------------------------------------
     @property
     def is_aligned(self) -> bool:
-        """Whether alignment is at least 0.5."""
-        return self.alignment >= ALIGNED
+        """Whether it counts as aligned: a member of the collective."""
+        return self.is_member
 
-    def update_alignment(self) -> None:
-        """Mechanism 'alignment': trust in the collective, guidance and funder reward raise it.
+    @property
+    def reporting_precision(self) -> float:
+        """Precision of its outcome data as funders read them (shared data, if it reports)."""
+        return self.model.measurement_precision() if self.shares_data else 0.0
 
-        dA = rate * drive * (1 - A) - decay * A, where drive in [0, 1] averages
-        (trust toward the collective x backbone guidance) and the reward of holding a
-        grant from a funder in collective mode.
+    def membership_net_benefit(self) -> float:
+        """What membership is worth to it now, in shares of its monthly budget.
+
+        Gains: collective-mode funders' preference for members (the share of funder
+        money in collective mode x the agenda's strength), and, weighted by its trust in
+        the members, the referral list and shared data (each as strong as its condition
+        and the coordinator's capacity). Costs: reporting into shared measurement,
+        staff time in the meetings it would attend, and the autonomy a common agenda
+        takes away.
         """
         model = self.model
         p = model.params
-        backbone = model.backbone
-        guidance = backbone.guide_vision() if backbone is not None else 0.0
-        trust = model.trust_in_collective(self.slot) if guidance > 0 else 0.0
-        reward = 1.0 if any(g.mode == "collective" for g in self.grants) else 0.0
-        drive = 0.5 * (trust * guidance + reward)
+        coordination = model.coordination_capacity(prospective=True)
+        trust = model.trust_in_members(self.slot)
+        gain = p["funder_preference_value"] * model.collective_share * p["common_agenda"]
+        gain += trust * coordination * (p["referral_value"] * p["mutually_reinforcing"]
+                                        + p["data_value"] * p["shared_measurement"])
+        cost = p["reporting_cost"] * p["shared_measurement"] * (coordination > 0)
+        cost += (model.meetings_per_month() * model.meeting_length()
+                 * p["meeting_time_share"] * (0.2 + 0.8 * max(self.alignment, 0.5)))
+        cost += self.autonomy_cost * p["common_agenda"]
+        return gain - cost
+
+    def review_membership(self) -> None:
+        """Mechanism 'membership': join when the net benefit passes its own threshold.
+
+        Nobody joins where there is nothing to join (all four working conditions at
+        0). A member leaves when the net benefit falls ``membership_hysteresis`` below
+        its threshold. A member reports into shared measurement only as far as it trusts
+        the other members (free riding: it reads the shared data either way). No
+        grant or regime makes a nonprofit a member.
+        """
+        model = self.model
+        if not model.coalition_possible():
+            self.is_member = self.shares_data = False
+            return
+        net = self.membership_net_benefit()
+        if self.is_member:
+            if net < self.join_threshold - model.params["membership_hysteresis"]:
+                self.is_member = False
+        elif net > self.join_threshold:
+            self.is_member = True
+            self.alignment = max(self.alignment, 0.5 * model.rng.random())
+        self.shares_data = self.is_member and model.rng.random() < model.trust_in_members(
+            self.slot)
+
+    def update_alignment(self) -> None:
+        """Mechanism 'alignment': a member's adherence grows with agenda, guidance and trust.
+
+        dA = rate x drive x (1 - A) - decay x A, where for a member drive = common_agenda
+        x (0.5 + 0.5 x guidance) x trust in the members, guidance being the coordinator's
+        capacity; for a non-member drive is 0 and its alignment fades.
+        """
+        model = self.model
+        p = model.params
+        drive = 0.0
+        if self.is_member and p["common_agenda"] > 0:
+            guidance = model.coordination_capacity()
+            drive = p["common_agenda"] * (0.5 + 0.5 * guidance) * model.trust_in_members(
+                self.slot)
         a = self.alignment
         a += p["alignment_rate"] * drive * (1.0 - a) - p["alignment_decay"] * a
         self.alignment = min(1.0, max(0.0, a))
 
-    def learn_from_measurement(self) -> None:
-        """Backbone role 'shared measurement': aligned members learn and improve.
+    def learn_from_data(self) -> None:
+        """Mechanism 'learning from outcome data', open to every nonprofit.
 
-        Potential effectiveness rises toward 1 at learning_rate x measurement
-        capacity x alignment.
+        Potential rises toward its learning ceiling (diminishing returns) at
+        learning_rate x data quality. Its own data have ``measurement_quality``; a
+        member reads the shared system too, which is better when its precision is
+        higher (members pay for it by reporting; those who do not report free ride).
         """
-        backbone = self.model.backbone
-        if backbone is None or not self.is_aligned:
-            return
-        gain = self.model.params["learning_rate"] * backbone.measurement_capacity() * self.alignment
-        self.potential += gain * (1.0 - self.potential)
+        model = self.model
+        p = model.params
+        quality = p["measurement_quality"]
+        if self.is_member:
+            quality = max(quality, model.measurement_precision())
+        gain = p["learning_rate"] * quality
+        self.potential += gain * max(0.0, self.learning_ceiling - self.potential)
 
     def gain_experience(self) -> None:
         """Mechanism 'liability of newness': entrants learn the work over ``experience_months``."""
@@ -233,6 +338,7 @@ class Nonprofit(mesa.Agent):
         p = self.model.params
         self.domain = domain
         self.potential *= 1.0 - p["drift_effectiveness_loss"]
+        self.learning_ceiling *= 1.0 - p["drift_effectiveness_loss"]
         self._month["seeking"] += p["drift_cost_months"] * self.fixed_cost
 
     @property
@@ -247,9 +353,9 @@ class Nonprofit(mesa.Agent):
 
     # --- exit -------------------------------------------------------------------------
     def check_solvency(self) -> None:
-        """Mechanism 'exit': close after ``closure_months`` months in a row of negative reserves."""
+        """Mechanism 'exit': close after its own ``closure_months`` in a row in the red."""
         self.months_negative = self.months_negative + 1 if self.reserves < 0 else 0
-        if self.months_negative >= self.model.params["closure_months"]:
+        if self.months_negative >= self.closure_months:
             self.model.close_nonprofit(self)
 
     @property

@@ -26,8 +26,15 @@ class Resident(mesa.Agent):
 
     @property
     def need(self) -> np.ndarray:
-        """Need per domain in [0, 1] (a writable view; 1 is worst)."""
-        return self.model.population.need[self.index]
+        """Need per domain in [0, 1] (a read-only copy; 1 is worst)."""
+        row = self.model.population.need[self.index].copy()
+        row.flags.writeable = False
+        return row
+
+    @need.setter
+    def need(self, values: np.ndarray) -> None:
+        """Set this resident's needs; wellbeing and other caches follow."""
+        self.model.population.set_need(self.index, values)
 
     @property
     def marginalised(self) -> bool:

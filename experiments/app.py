@@ -42,6 +42,11 @@ DEFAULT_SEED = 42
 #: Sliders shown, as (parameter, lowest, highest, step): classroom ranges inside the
 #: declared bounds; labels, units and starting values come from the declarations.
 SLIDERS: tuple[tuple[str, float, float, float], ...] = (
+    ("common_agenda", 0.0, 1.0, 0.1),
+    ("shared_measurement", 0.0, 1.0, 0.1),
+    ("mutually_reinforcing", 0.0, 1.0, 0.1),
+    ("continuous_communication", 0.0, 1.0, 0.1),
+    ("backbone", 0.0, 1.0, 0.1),
     ("backbone_funding", 0.0, 0.2, 0.01),
     ("initial_trust", 0.0, 1.0, 0.05),
     ("communication_frequency", 0.0, 8.0, 0.5),

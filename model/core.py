@@ -8,21 +8,25 @@ import mesa
 import numpy as np
 import pandas as pd
 from mesa.experimental.scenarios import Scenario
+from mesa.time import Schedule
 
 from agents.backbone import Backbone
 from agents.funder import Funder
 from agents.government import Government
-from agents.nonprofit import ALIGNED, Nonprofit
+from agents.nonprofit import Nonprofit
 from agents.resident import Resident
+from model.community import CommunityTraits
 from model.ledger import Ledger
 from model.metrics import model_reporters, summarise
 from model.parameters import domain_names
 from model.population import ResidentPopulation
+from model.referrals import ReferralList
 from model.scenarios import make_scenario
 from model.trust import TrustNetwork
 
-_BUDGET_SPREAD = 0.4  # lognormal sd of nonprofits' starting budgets
-_NONPROFIT_ATTENDANCE = (0.2, 0.8)  # meeting attendance = a + b * alignment
+_EARLY_MONTHS = 36  # the first three years, over which "won nothing" is counted
+_WORKING_CONDITIONS = ("common_agenda", "shared_measurement", "mutually_reinforcing",
+                       "continuous_communication")
 
 
 class CollectiveImpactModel(mesa.Model):
@@ -53,37 +57,49 @@ class CollectiveImpactModel(mesa.Model):
         self.entries = 0
         self.cases_month = self.duplicates_month = 0
         self.cases_total = self.duplicates_total = 0
+        self.meetings_held = 0
+        self.applications = self.awards = 0
         self._cases: list[tuple[np.ndarray, int, float]] = []
         self._volunteer_cases_per_capacity = 0.0
+        self._meeting_debt = 0.0
 
+        # The community is drawn first, so every scenario run with a seed meets the same one.
+        self.traits = CommunityTraits.draw(self.rng, p)
         self.population = ResidentPopulation(self.rng, p)
-        self.residents = [Resident(self, i) for i in range(p["n_residents"])]
+        self.residents = list(Resident.create_agents(self, p["n_residents"],
+                                                     list(range(p["n_residents"]))))
 
         n_np, n_f = p["n_nonprofits"], p["n_funders"]
         self.funder_slots = np.arange(n_np, n_np + n_f)
         self.government_slot = n_np + n_f
         self.backbone_slot = n_np + n_f + 1
-        self.trust = TrustNetwork(n_np + n_f + 2, p["initial_trust"], p["trust_build_rate"],
-                                  p["trust_erosion_ratio"], p["trust_decay"])
+        self.trust = self._starting_trust(n_np + n_f + 2)
 
         public = p["government_share"] * p["total_funding"]
         private = p["total_funding"] - public
-        # Funders pay the backbone out of their collective money: no such money, no backbone.
+        # Funders pay the backbone out of the one pool: no such money, no backbone.
         backbone_money = min(p["backbone_funding"] * p["total_funding"], private)
-        backbone_money *= self.collective_share
-        self.backbone = Backbone(self, self.backbone_slot) if backbone_money > 0 else None
-        if self.backbone is None:
-            self.trust.deactivate(self.backbone_slot)
+        has_backbone = p["backbone"] > 0 and backbone_money > 0
+        self.backbone = (Backbone(self, self.backbone_slot, self.traits.backbone_competence)
+                         if has_backbone else None)
+        backbone_money = backbone_money if has_backbone else 0.0
         self.mean_budget = max(0.0, p["total_funding"] - backbone_money) / 12.0 / n_np
         self.award_monthly = p["grant_size_share"] * self.mean_budget
+        self.referrals = ReferralList(p["referral_noise"])
+
+        self.agenda = np.full(p["n_domains"], 1.0 / p["n_domains"])
+        self.set_agenda()
+        self.schedule_recurring(self.set_agenda, Schedule(interval=12, start=12))
 
         first_priorities = self.rng.integers(0, p["n_domains"], size=n_f)
         self.funders = [
             Funder(self, int(self.funder_slots[i]), private / n_f, self.collective_share,
-                   int(first_priorities[i]), offset=(12 * i) // n_f)
+                   int(first_priorities[i]), offset=(12 * i) // n_f,
+                   fidelity=self.traits.funder_fidelity)
             for i in range(n_f)
         ]
-        self.government = Government(self, self.government_slot, public)
+        self.government = Government(self, self.government_slot, public,
+                                     self.traits.political_opportunity)
 
         # The field has grown up around the status quo's money (funders' own priorities and
         # public money by need), whatever regime starts now: every scenario starts from it.
@@ -93,23 +109,40 @@ class CollectiveImpactModel(mesa.Model):
         if need.sum() > 0:
             status_quo += public * need / need.sum()
         self._slots: list[Nonprofit | None] = [None] * n_np
+        self.every_nonprofit: list[Nonprofit] = []  # closed ones too, for run statistics
         for slot in range(n_np):
             domain = self._founding_domain(status_quo)
             self._slots[slot] = self._new_nonprofit(slot, domain, established=True)
+        self.refresh_collective_state()
+        for nonprofit in self.nonprofits:
+            nonprofit.review_membership()  # each decides once at the start, by its own lights
+        self.refresh_collective_state()
         for grant_maker in (*self.funders, self.government):
             grant_maker.run_due_rounds()  # the portfolio already running at month 0
 
         self.datacollector = mesa.DataCollector(model_reporters=model_reporters(self.domains))
         self.datacollector.collect(self)
 
+    def _starting_trust(self, n_slots: int) -> TrustNetwork:
+        """Trust at month 0: the community's mean plus a spread between pairs."""
+        p = self.params
+        mean = float(np.clip(p["initial_trust"] + self.traits.trust_offset, 0.0, 1.0))
+        spread = p["community_variation"] * p["initial_trust_sd"]
+        start = mean + spread * self.rng.standard_normal((n_slots, n_slots))
+        return TrustNetwork(start, mean, p["trust_build_rate"], p["trust_erosion_ratio"],
+                            p["trust_decay"])
+
     # --- the month ----------------------------------------------------------------------
     def step(self) -> None:
-        """One month: fund, convene, serve, let the community evolve, exit and entry, collect."""
+        """One month: fund, convene, coordinate, serve, let the community evolve, exit, entry."""
         self.ledger.start_month()
+        self.refresh_collective_state()
         self.agents_by_type[Funder].shuffle_do("step")
         self.government.step()
         if self.backbone is not None:
             self.backbone.step()
+        self.convene()
+        self.prepare_referrals()
         self.mobilise_latent_resources()
         self.nonprofit_set().shuffle_do("step")
         self.deliver_services()
@@ -143,9 +176,9 @@ class CollectiveImpactModel(mesa.Model):
         return np.array([n.slot for n in self.nonprofits], dtype=np.intp)
 
     def aligned_share(self) -> float:
-        """Share of active nonprofits with alignment >= 0.5."""
+        """Share of active nonprofits that are members of the collective."""
         nps = self.nonprofits
-        return sum(n.alignment >= ALIGNED for n in nps) / len(nps) if nps else 0.0
+        return sum(n.is_member for n in nps) / len(nps) if nps else 0.0
 
     def mean_engagement(self) -> float:
         """Mean resident engagement in [0, 1]."""
@@ -173,15 +206,20 @@ class CollectiveImpactModel(mesa.Model):
         entrants start at ``entrant_experience`` of it.
         """
         p, rng = self.params, self.rng
-        effectiveness = float(rng.beta(4.0, 4.0))
+        mean, sd = p["effectiveness_mean"], p["effectiveness_sd"]
+        concentration = mean * (1.0 - mean) / min(sd * sd, 0.999 * mean * (1.0 - mean)) - 1.0
+        effectiveness = float(rng.beta(mean * concentration, (1.0 - mean) * concentration))
         # Pitch shares only ``pitch_effectiveness_corr`` of its variation with effectiveness.
-        z_eff = (effectiveness - 0.5) / 0.167
+        z_eff = (effectiveness - mean) / sd
         c = p["pitch_effectiveness_corr"]
         z_pitch = c * z_eff + np.sqrt(1.0 - c * c) * rng.normal()
         pitch = float(1.0 / (1.0 + np.exp(-z_pitch)))
-        budget = self.mean_budget * float(rng.lognormal(-_BUDGET_SPREAD**2 / 2, _BUDGET_SPREAD))
+        spread = p["budget_spread"]
+        budget = self.mean_budget * float(rng.lognormal(-spread**2 / 2, spread))
         experience = 1.0 if established else p["entrant_experience"]
-        return Nonprofit(self, slot, domain, effectiveness, pitch, budget, experience)
+        nonprofit = Nonprofit(self, slot, domain, effectiveness, pitch, budget, experience)
+        self.every_nonprofit.append(nonprofit)
+        return nonprofit
 
     def close_nonprofit(self, nonprofit: Nonprofit) -> None:
         """Mechanism 'exit': the nonprofit closes; its grants stop and its slot empties."""
@@ -189,7 +227,6 @@ class CollectiveImpactModel(mesa.Model):
             grant.payer.cancel_grants_to(nonprofit)
         nonprofit.grants.clear()
         self._slots[nonprofit.slot] = None
-        self.trust.deactivate(nonprofit.slot)
         self.closures += 1
         nonprofit.remove()
 
@@ -206,80 +243,232 @@ class CollectiveImpactModel(mesa.Model):
                 self._slots[slot] = self._new_nonprofit(slot, domain, established=False)
                 self.entries += 1
 
-    # --- relationships ------------------------------------------------------------------
-    def hold_meeting(self, backbone: Backbone) -> None:
-        """One convened meeting: attendees pay its time and build trust with each other."""
-        a, b = _NONPROFIT_ATTENDANCE
-        attendees = [n for n in self.nonprofits if self.rng.random() < a + b * n.alignment]
-        for n in attendees:
-            n.attend_meeting()
-        slots = [n.slot for n in attendees]
-        slots += [f.slot for f in self.funders if f.collective_share > 0]
-        slots += [self.government_slot, backbone.slot]
-        self.trust.build(np.array(slots, dtype=np.intp))
+    def record_applications(self, winners: list[Nonprofit], losers: list[Nonprofit]) -> None:
+        """Count a contest's applications and awards, in all and per nonprofit."""
+        self.applications += len(winners) + len(losers)
+        self.awards += len(winners)
+        early = self.steps <= _EARLY_MONTHS
+        for n in winners:
+            n.applications += 1
+            n.wins += 1
+            if early:
+                n.early_applications += 1
+                n.early_wins += 1
+        for n in losers:
+            n.applications += 1
+            if early:
+                n.early_applications += 1
 
-    def rivalry(self, losers: list[Nonprofit], winners: list[Nonprofit]) -> None:
-        """Losing a grant to a rival erodes the loser's trust in the winners."""
-        if losers and winners:
-            self.trust.erode(np.array([n.slot for n in losers]),
-                             np.array([n.slot for n in winners]))
+    # --- the collective, as it stands this month ------------------------------------------
+    def refresh_collective_state(self) -> None:
+        """Record this month's members, coordination capacity and shared-data precision.
 
-    def trust_in_collective(self, slot: int) -> float:
-        """Mean trust of ``slot`` toward aligned nonprofits and the backbone."""
-        # Called by every nonprofit every month: read alignment directly (same as is_aligned).
-        members = [n.slot for n in self._slots if n is not None and n.alignment >= ALIGNED]
-        if self.backbone is not None:
-            members.append(self.backbone.slot)
-        return self.trust.toward(slot, members)
-
-    def on_priority_change(self, funder: Funder, old: int, new: int) -> None:
-        """A funder moved its money: broken commitments and mission drift follow.
-
-        Its current isolated-mode grantees lose trust in it; every unaligned nonprofit
-        outside the new domain that is short of money drifts to it with probability
-        drift_propensity x (1 - alignment), and its former partners lose trust in it.
+        Membership decisions made during a month take effect from the next one.
         """
         p = self.params
-        grantees = [g.recipient.slot for prog in funder.programs if prog.mode == "isolated"
-                    for g in prog.grants]
-        self.trust.erode(np.array(grantees, dtype=np.intp), np.array([funder.slot]))
-        for n in self.nonprofits:
-            if n.domain == new or n.is_aligned or not n.short_of_money:
-                continue
-            if self.rng.random() < p["drift_propensity"] * (1.0 - n.alignment):
-                n.drift_to(new)
-                others = self.active_nonprofit_slots()
-                self.trust.erode(others[others != n.slot], np.array([n.slot]))
+        members = [n for n in self._slots if n is not None and n.is_member]
+        self._member_slots = [n.slot for n in members]
+        self._coordination = self._coordination_now(len(members), prospective=False)
+        sharing = sum(n.shares_data for n in members) / len(members) if members else 0.0
+        # Free riders read the shared data without reporting: the pool is thinner.
+        self._precision = p["shared_measurement"] * self._coordination * sharing
 
-    # --- backbone roles seen from the rest of the model ---------------------------------
-    def shared_measurement(self) -> float:
-        """Precision of shared measurement in [0, 1] (0 without a backbone)."""
-        return self.backbone.measurement_capacity() if self.backbone is not None else 0.0
+    def coalition_possible(self) -> bool:
+        """Whether there is anything to join: one of the four working conditions is on."""
+        return any(self.params[c] > 0 for c in _WORKING_CONDITIONS)
+
+    def _coordination_now(self, n_members: int, prospective: bool) -> float:
+        if self.backbone is not None:
+            return self.backbone.capacity
+        if self.coalition_possible() and (prospective or n_members >= 2):
+            return self.params["self_organised_capacity"]
+        return 0.0
+
+    def coordination_capacity(self, prospective: bool = False) -> float:
+        """Who coordinates the collective, and how well, in [0, 1].
+
+        The backbone's capacity when there is one; otherwise the members' own
+        ``self_organised_capacity`` once two or more have joined (``prospective``: as a
+        nonprofit weighing whether to join would count it).
+        """
+        if prospective:
+            return self._coordination_now(len(self._member_slots), prospective=True)
+        return self._coordination
+
+    def member_slots(self) -> np.ndarray:
+        """Trust-network slots of this month's members."""
+        return np.array(self._member_slots, dtype=np.intp)
+
+    def trust_in_members(self, slot: int) -> float:
+        """Mean trust of ``slot`` toward the members and the backbone.
+
+        With nobody to trust in yet, its mean trust toward the other nonprofits: the
+        partners it would have.
+        """
+        group = list(self._member_slots)
+        if self.backbone is not None:
+            group.append(self.backbone.slot)
+        if not [j for j in group if j != slot]:
+            group = [n.slot for n in self._slots if n is not None]
+        return self.trust.toward(slot, group)
+
+    def trust_in_coordinator(self, slot: int) -> float:
+        """Trust of ``slot`` in whoever prepares the referral list."""
+        if self.backbone is not None:
+            return float(self.trust.trust[slot, self.backbone.slot])
+        return self.trust_in_members(slot)
+
+    def measurement_precision(self) -> float:
+        """Precision of shared measurement in [0, 1] this month.
+
+        shared_measurement x coordination capacity x the share of members who report.
+        """
+        return self._precision
+
+    def referrals_active(self) -> bool:
+        """Whether a shared referral list runs this month."""
+        return self.params["mutually_reinforcing"] > 0 and self._coordination > 0
 
     def policy_advocacy(self) -> float:
-        """Backbone advocacy in [0, 1] (0 without a backbone)."""
-        return self.backbone.policy_advocacy() if self.backbone is not None else 0.0
+        """Advocacy of the organisations' coalition in [0, 1]: its coordinator's capacity."""
+        if self.backbone is not None:
+            return self.backbone.policy_advocacy()
+        return self._coordination
+
+    def coalition_strength(self) -> float:
+        """Strength in [0, 1] of the coalition pushing for policy change.
+
+        Organisations: member share x common_agenda x advocacy. Residents organised on
+        their own: mean engagement x the community's organising capacity. Either can
+        push; together strength = 1 - (1 - organisations) x (1 - residents).
+        """
+        organisations = self.aligned_share() * self.params["common_agenda"] * self.policy_advocacy()
+        residents = self.mean_engagement() * self.traits.organising_capacity
+        return 1.0 - (1.0 - organisations) * (1.0 - residents)
 
     def mobilise_funding(self) -> float:
         """Backbone funder mobilisation in [0, 1] (0 without a backbone)."""
         return self.backbone.mobilise_funding() if self.backbone is not None else 0.0
 
-    def common_agenda(self) -> np.ndarray:
-        """Domain shares of collective money: proportional to mean need per domain."""
+    def set_agenda(self) -> None:
+        """Mechanism 'common agenda': domain shares the collective works on, revised yearly.
+
+        The agenda follows mean need per domain as the collective reads it: with an
+        error of ``agenda_noise`` (relative) per domain that residents' engagement
+        shrinks, since engaged residents tell the collective where need is.
+        """
         need = self.population.mean_need()
-        total = need.sum()
-        return need / total if total > 0 else np.full(need.size, 1.0 / need.size)
+        noise = self.params["agenda_noise"] * (1.0 - self.mean_engagement())
+        seen = np.maximum(need * (1.0 + noise * self.rng.standard_normal(need.size)), 0.0)
+        total = seen.sum()
+        self.agenda = seen / total if total > 0 else np.full(need.size, 1.0 / need.size)
+
+    # --- relationships ------------------------------------------------------------------
+    def meetings_per_month(self) -> float:
+        """Meetings convened per month: ``communication_frequency`` when someone convenes."""
+        p = self.params
+        if p["continuous_communication"] <= 0 or self.coordination_capacity(prospective=True) <= 0:
+            return 0.0
+        return p["communication_frequency"]
+
+    def meeting_length(self) -> float:
+        """Length of a meeting relative to a small one: coordination cost grows with size.
+
+        1 + attendees / ``coordination_size``, the growth halved at full backbone capacity.
+        """
+        attendees = len(self._member_slots) + 2 + sum(f.collective_share > 0 for f in self.funders)
+        capacity = self.backbone.capacity if self.backbone is not None else 0.0
+        return 1.0 + attendees / self.params["coordination_size"] * (1.0 - 0.5 * capacity)
+
+    def convene(self) -> None:
+        """Mechanism 'continuous communication': this month's convened meetings.
+
+        Members attend with probability attendance_floor + (1 - floor) x alignment;
+        collective-mode funders on the agenda and the government always. Each attending
+        nonprofit pays the meeting's staff time; every pair of attendees builds trust
+        with intensity continuous_communication x (0.5 + 0.5 x coordination) / j for the
+        j-th meeting of the month (diminishing returns).
+        """
+        p = self.params
+        self._meeting_debt += self.meetings_per_month()
+        n_meetings = int(self._meeting_debt + 1e-9)
+        self._meeting_debt -= n_meetings
+        if n_meetings == 0:
+            return
+        length = self.meeting_length()
+        depth = p["continuous_communication"] * (0.5 + 0.5 * self.coordination_capacity(True))
+        floor = p["attendance_floor"]
+        others = [f.slot for f in self.funders if f.collective_share > 0 and f.on_agenda]
+        others.append(self.government_slot)
+        if self.backbone is not None:
+            others.append(self.backbone.slot)
+        members = [self._slots[s] for s in self._member_slots]
+        for j in range(1, n_meetings + 1):
+            attendees = [n for n in members if n is not None
+                         and self.rng.random() < floor + (1.0 - floor) * n.alignment]
+            for n in attendees:
+                n.attend_meeting(length)
+            self.trust.build(np.array([n.slot for n in attendees] + others, dtype=np.intp),
+                             intensity=depth / j)
+            self.meetings_held += 1
+
+    def rivalry(self, losers: list[Nonprofit], winners: list[Nonprofit]) -> None:
+        """Losing a grant to a rival erodes the loser's trust in the winners.
+
+        Past conflict sharpens it: intensity 1 + 2 x the community's conflict history.
+        """
+        if losers and winners:
+            self.trust.erode(np.array([n.slot for n in losers]),
+                             np.array([n.slot for n in winners]),
+                             intensity=1.0 + 2.0 * self.traits.conflict_history)
+
+    def on_priority_change(self, funder: Funder, old: int, new: int) -> None:
+        """A funder moved its own money: broken commitments and mission drift follow.
+
+        Only the share of its money that follows its own priority moves (all of it in
+        isolated mode; in collective mode what the agenda does not steer). Its grantees
+        on that money lose trust in it; every non-member short of money outside the new
+        domain drifts to it with probability drift_propensity x moved share x
+        (1 - alignment), and its former partners lose trust in it.
+        """
+        p = self.params
+        steered = funder.collective_share * p["common_agenda"] * funder.on_agenda
+        moved = 1.0 - steered
+        if moved <= 0:
+            return
+        grantees = [g.recipient.slot for prog in funder.programs for g in prog.grants
+                    if prog.mode == "isolated" or not funder.on_agenda]
+        self.trust.erode(np.array(grantees, dtype=np.intp), np.array([funder.slot]))
+        for n in self.nonprofits:
+            if n.domain == new or n.is_member or not n.short_of_money:
+                continue
+            if self.rng.random() < p["drift_propensity"] * moved * (1.0 - n.alignment):
+                n.drift_to(new)
+                others = self.active_nonprofit_slots()
+                self.trust.erode(others[others != n.slot], np.array([n.slot]))
 
     # --- services -----------------------------------------------------------------------
-    def aligned_capacity_by_domain(self) -> np.ndarray:
-        """Upper bound of cases per domain that aligned nonprofits may take this month."""
+    def prepare_referrals(self) -> None:
+        """Mechanism 'mutually reinforcing activities': the coordinator lists referrals.
+
+        The list is sized to what members may take this month (twice their expected
+        referred cases) and read with the coordinator's capacity.
+        """
+        if not self.referrals_active():
+            self.referrals.prepare(self.rng, self.population,
+                                   np.zeros(self.params["n_domains"]), 0.0)
+            return
         demand = np.zeros(self.params["n_domains"])
         cost = self.params["service_cost"]
-        for n in self.nonprofits:
-            if n.is_aligned:
-                money = max(n.fixed_cost, n.smoothed_income) + n.reserves / 12.0
-                demand[n.domain] += 2.0 * max(0.0, money) / cost + 2.0 * self.volunteer_cases(n)
-        return np.ceil(demand)
+        for s in self._member_slots:
+            n = self._slots[s]
+            if n is None:
+                continue
+            money = n.monthly_budget + n.reserves / 12.0
+            cases = max(0.0, money) / cost + self.volunteer_cases(n)
+            demand[n.domain] += 2.0 * cases * n.referral_share()
+        self.referrals.prepare(self.rng, self.population, np.ceil(demand),
+                               self.coordination_capacity())
 
     def draw_case_count(self, expected: float) -> int:
         """Whole number of cases with the given expectation (floor plus a Bernoulli rest)."""
@@ -289,24 +478,24 @@ class CollectiveImpactModel(mesa.Model):
         return whole + int(self.rng.random() < expected - whole)
 
     def mobilise_latent_resources(self) -> None:
-        """Mechanism 'latent community resources': volunteers add cases to aligned nonprofits.
+        """Mechanism 'latent community resources': volunteers add cases to nonprofits.
 
-        Once trust among organisations and residents' engagement pass their thresholds,
-        active resources supply ``latent_cases_per_resident`` cases per resident-unit per
-        month, shared among aligned nonprofits in proportion to their fixed cost.
+        Residents' resources emerge smoothly as trust among organisations and their own
+        engagement rise; active resources supply ``latent_cases_per_resident`` cases per
+        resident-unit per month, shared among all nonprofits in proportion to their fixed
+        cost.
         """
         p = self.params
         volume = self.population.activate_latent(
-            self.trust.mean_among(self.active_nonprofit_slots()),
-            p["latent_trust_threshold"], p["latent_engagement_threshold"])
-        absorbers = sum(n.fixed_cost for n in self.nonprofits if n.is_aligned)
+            self.rng, self.trust.mean_among(self.active_nonprofit_slots()),
+            p["latent_trust_threshold"], p["latent_engagement_threshold"],
+            p["latent_activation_width"], p["latent_switch_rate"])
+        absorbers = sum(n.fixed_cost for n in self.nonprofits)
         cases = volume * p["latent_cases_per_resident"]
         self._volunteer_cases_per_capacity = cases / absorbers if absorbers > 0 else 0.0
 
     def volunteer_cases(self, nonprofit: Nonprofit) -> float:
-        """Expected volunteer cases this month for ``nonprofit`` (aligned ones only)."""
-        if not nonprofit.is_aligned:
-            return 0.0
+        """Expected volunteer cases this month for ``nonprofit``."""
         return self._volunteer_cases_per_capacity * nonprofit.fixed_cost
 
     def record_cases(self, residents: np.ndarray, domain: int, effectiveness: float) -> None:

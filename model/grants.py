@@ -23,9 +23,6 @@ if TYPE_CHECKING:
     from agents.grantmaker import GrantMaker
     from agents.nonprofit import Nonprofit
 
-# Reviewers' prior belief about a nonprofit's effectiveness: that of Beta(4, 4).
-_PRIOR_MEAN, _PRIOR_SD = 0.5, 1.0 / 6.0
-
 
 @dataclass(eq=False)
 class Grant:
@@ -48,6 +45,8 @@ class Judging:
         noise_sd: standard deviation of the reviewer's outcome signal.
         alignment_weight: log-odds per unit of alignment (collective funders reward it).
         effort_power: r, how much application effort sways the outcome, in [0, 1].
+        prior_mean: reviewers' prior mean of an applicant's effectiveness.
+        prior_sd: reviewers' prior spread of effectiveness.
     """
 
     pitch_weight: float
@@ -55,6 +54,8 @@ class Judging:
     noise_sd: float
     alignment_weight: float = 0.0
     effort_power: float = 1.0
+    prior_mean: float = 0.5
+    prior_sd: float = 1.0 / 6.0
 
 
 @dataclass(eq=False)
@@ -67,6 +68,9 @@ class GrantProgram:
         grant_months: length of each grant it awards.
         round_interval: months between rounds.
         next_round: model step of its next round.
+        grants: grants it is paying.
+        rounds_run: rounds held so far.
+        carried: money of past months it could pay nobody, paid out as soon as it can.
     """
 
     mode: str
@@ -76,6 +80,7 @@ class GrantProgram:
     next_round: int
     grants: list[Grant] = field(default_factory=list)
     rounds_run: int = 0
+    carried: float = 0.0
 
     def committed_monthly(self) -> float:
         """Money per month already promised to running grants."""
@@ -133,16 +138,19 @@ def score_applications(rng: np.random.Generator, applicants: list[Nonprofit],
 
     Reviewers read effectiveness through a noisy signal and discount it by its
     reliability: their estimate is prior mean + reliability x (signal - prior mean),
-    with reliability = prior variance / (prior variance + noise variance). Clean
-    shared-measurement data therefore sway decisions; noisy reports barely do.
+    with reliability = prior variance / (prior variance + noise variance). The noise
+    of an applicant who reports into shared measurement is cut by the shared
+    system's precision, so clean shared data sway decisions; noisy reports barely do.
     """
     pitch = np.array([a.pitch for a in applicants])
     eff = np.array([a.effectiveness for a in applicants])
     align = np.array([a.alignment for a in applicants])
-    signal = eff + rng.normal(0.0, judging.noise_sd, size=eff.size) if judging.noise_sd > 0 else eff
-    prior_var = _PRIOR_SD**2
-    reliability = prior_var / (prior_var + judging.noise_sd**2)
-    estimate = _PRIOR_MEAN + reliability * (signal - _PRIOR_MEAN)
+    # Members who report into shared measurement are read through its cleaner data.
+    noise_sd = judging.noise_sd * (1.0 - np.array([a.reporting_precision for a in applicants]))
+    signal = eff + rng.normal(0.0, 1.0, size=eff.size) * noise_sd if judging.noise_sd > 0 else eff
+    prior_var = judging.prior_sd**2
+    reliability = prior_var / (prior_var + noise_sd**2)
+    estimate = judging.prior_mean + reliability * (signal - judging.prior_mean)
     return (judging.pitch_weight * pitch + judging.outcome_weight * estimate
             + judging.alignment_weight * align)
 

@@ -7,9 +7,10 @@ backbone received (``MODEL.md``, accounting that must always hold).
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
-SPENDING_KINDS = ("services", "seeking", "meetings", "backbone")
+SPENDING_KINDS = ("services", "seeking", "meetings", "reporting", "backbone")
 
 
 @dataclass
@@ -19,15 +20,20 @@ class Ledger:
     Attributes:
         paid: paid out by funders and government.
         received: received by nonprofits and the backbone.
+        other_income: raised by nonprofits outside the pool (donors, fees).
         spent: cumulative spending by kind: nonprofit services, grant seeking (applications
-            and compliance reporting), meetings, and backbone staff.
+            and compliance reporting), meetings, reporting into shared measurement, and
+            backbone staff.
         month: the same spending for the current month only.
+        recent: the spending of each of the last 11 finished months.
     """
 
     paid: float = 0.0
     received: float = 0.0
+    other_income: float = 0.0
     spent: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SPENDING_KINDS, 0.0))
     month: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SPENDING_KINDS, 0.0))
+    recent: deque[dict[str, float]] = field(default_factory=lambda: deque(maxlen=11))
 
     def record_paid(self, amount: float) -> None:
         """A payer's side of a transfer."""
@@ -37,11 +43,15 @@ class Ledger:
         """A recipient's side of a transfer."""
         self.received += amount
 
+    def record_other_income(self, amount: float) -> None:
+        """Money a nonprofit raised outside the pool (no payer in the model)."""
+        self.other_income += amount
+
     def record_spending(self, services: float = 0.0, seeking: float = 0.0,
-                        meetings: float = 0.0) -> None:
+                        meetings: float = 0.0, reporting: float = 0.0) -> None:
         """A nonprofit's spending this month by purpose."""
         for kind, amount in (("services", services), ("seeking", seeking),
-                             ("meetings", meetings)):
+                             ("meetings", meetings), ("reporting", reporting)):
             self.spent[kind] += amount
             self.month[kind] += amount
 
@@ -51,12 +61,22 @@ class Ledger:
         self.month["backbone"] += amount
 
     def start_month(self) -> None:
-        """Clear the current month's spending."""
+        """Keep the past month's spending in the rolling year, then clear it."""
+        self.recent.append(dict(self.month))
         for kind in self.month:
             self.month[kind] = 0.0
+
+    def past_year(self) -> dict[str, float]:
+        """Spending by kind over the last 12 months, the current one included."""
+        total = dict(self.month)
+        for month in self.recent:
+            for kind, amount in month.items():
+                total[kind] += amount
+        return total
 
     @staticmethod
     def overhead_share(spending: dict[str, float]) -> float:
         """Grant-seeking share of nonprofit spending (0 when nothing was spent)."""
-        total = spending["services"] + spending["seeking"] + spending["meetings"]
+        total = (spending["services"] + spending["seeking"] + spending["meetings"]
+                 + spending["reporting"])
         return spending["seeking"] / total if total > 0 else 0.0

@@ -1,12 +1,17 @@
-"""Per-step outputs as small named functions of the model, and the run summary.
+"""Every output of the model, declared once, and the functions that measure them.
 
-Every function here takes the model and returns one number. The DataCollector
-uses them as model reporters; ``OUTPUTS`` gives each its unit and meaning, which
-the documentation and the CLI show.
+``DECLARED_OUTPUTS`` is the one list of outputs: each has a name, a unit, a
+meaning, its bounds, which direction is better, and either a reporter (a named
+function of the model, collected every month by Mesa's DataCollector) or a place
+in the run summary. ``OUTPUTS`` and ``SUMMARY_FIELDS`` are views of that list
+(name -> (unit, meaning)) for the documentation, the CLI and the studies.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +22,10 @@ from model.ledger import Ledger
 if TYPE_CHECKING:
     from model.core import CollectiveImpactModel
 
-NEEDLE_THRESHOLD = 0.10  # a 10% gain in community wellbeing "moves the needle"
+NEEDLE_THRESHOLD = 0.10  # a 10% gain in a community indicator "moves the needle" (Bridgespan)
 FINAL_WINDOW = 12  # months averaged for the final value of a run
+# Smallest baseline improvement_pct divides by: below it a percentage means nothing.
+BASELINE_FLOOR = 0.05
 
 
 def _group_mean(values: np.ndarray, mask: np.ndarray) -> float:
@@ -50,7 +57,7 @@ def equity_gap(model: CollectiveImpactModel) -> float:
 
 def mean_need(model: CollectiveImpactModel, domain: int) -> float:
     """Mean need in one domain."""
-    return float(model.population.need[:, domain].mean())
+    return float(model.population.mean_need()[domain])
 
 
 def mean_trust(model: CollectiveImpactModel) -> float:
@@ -59,7 +66,7 @@ def mean_trust(model: CollectiveImpactModel) -> float:
 
 
 def aligned_share(model: CollectiveImpactModel) -> float:
-    """Share of active nonprofits that are aligned with the common agenda."""
+    """Share of active nonprofits that are members of the collective."""
     return model.aligned_share()
 
 
@@ -90,8 +97,8 @@ def entries(model: CollectiveImpactModel) -> int:
 
 
 def overhead_share(model: CollectiveImpactModel) -> float:
-    """Share of this month's nonprofit spending that went to seeking grants."""
-    return Ledger.overhead_share(model.ledger.month)
+    """Share of the past year's nonprofit spending that went to seeking grants."""
+    return Ledger.overhead_share(model.ledger.past_year())
 
 
 def duplication_rate(model: CollectiveImpactModel) -> float:
@@ -131,13 +138,28 @@ def funding_pitch_corr(model: CollectiveImpactModel) -> float:
 
 
 def backbone_capacity(model: CollectiveImpactModel) -> float:
-    """Capacity of the backbone organisation (0 without one)."""
+    """Useful capacity of the backbone organisation (0 without one)."""
     return model.backbone.capacity if model.backbone is not None else 0.0
 
 
+def measurement_precision(model: CollectiveImpactModel) -> float:
+    """Precision of shared measurement this month."""
+    return model.measurement_precision()
+
+
+def coalition_strength(model: CollectiveImpactModel) -> float:
+    """Strength of the coalition (organisations and organised residents) for policy."""
+    return model.coalition_strength()
+
+
 def policies_enacted(model: CollectiveImpactModel) -> int:
-    """Cumulative number of policy changes."""
+    """Cumulative number of policy changes enacted."""
     return model.government.policies_enacted
+
+
+def policies_in_force(model: CollectiveImpactModel) -> int:
+    """Policies enacted and not repealed."""
+    return len(model.government.policies)
 
 
 def latent_resources_active(model: CollectiveImpactModel) -> float:
@@ -161,90 +183,145 @@ def total_funding(model: CollectiveImpactModel) -> float:
 
 
 def spent(model: CollectiveImpactModel, kind: str) -> float:
-    """Cumulative spending of one kind (services, seeking, meetings, backbone)."""
+    """Cumulative spending of one kind (services, seeking, meetings, reporting, backbone)."""
     return model.ledger.spent[kind]
 
 
-#: name -> (unit, meaning) of every per-step output except the per-domain needs.
-OUTPUTS: dict[str, tuple[str, str]] = {
-    "community_wellbeing": ("index in [0, 1]", "Mean resident wellbeing (CES of 1 - need)."),
-    "wellbeing_marginalised": ("index in [0, 1]", "Mean wellbeing of marginalised residents."),
-    "wellbeing_others": ("index in [0, 1]", "Mean wellbeing of other residents."),
-    "equity_gap": ("index points", "Wellbeing of others minus that of marginalised residents."),
-    "mean_trust": ("trust in [0, 1]", "Mean trust among active nonprofits."),
-    "aligned_share": ("share", "Share of active nonprofits with alignment >= 0.5."),
-    "mean_alignment": ("alignment in [0, 1]", "Mean alignment of active nonprofits."),
-    "mean_engagement": ("engagement in [0, 1]", "Mean resident engagement."),
-    "active_nonprofits": ("organisations", "Nonprofits operating this month."),
-    "closures": ("organisations", "Cumulative nonprofit closures."),
-    "entries": ("organisations", "Cumulative new nonprofits."),
-    "overhead_share": ("share", "Share of the month's nonprofit spending on seeking grants "
-                       "(applications and compliance)."),
-    "duplication_rate": ("share", "Share of the month's cases that duplicated another case."),
-    "funding_effectiveness_corr": ("correlation", "Correlation of money received in the past "
-                                   "year with true effectiveness, across nonprofits at least "
-                                   "a year old."),
-    "funding_pitch_corr": ("correlation", "Correlation of money received in the past year "
-                           "with grant-writing skill (pitch), nonprofits at least a year old."),
-    "backbone_capacity": ("capacity in [0, 1]", "Capacity of the backbone (0 without one)."),
-    "policies_enacted": ("policies", "Cumulative policy changes lowering structural need."),
-    "latent_resources_active": ("share of residents", "Residents whose latent resources "
-                                "are mobilised."),
-    "funds_disbursed": ("money", "Cumulative money paid by funders and government."),
-    "funds_received": ("money", "Cumulative money received by nonprofits and the backbone."),
-    "total_funding": ("money/year", "Yearly budgets of funders and government now in play."),
-    "spend_services": ("money", "Cumulative nonprofit spending on services."),
-    "spend_grant_seeking": ("money", "Cumulative nonprofit spending on applications and "
-                            "compliance."),
-    "spend_meetings": ("money", "Cumulative nonprofit staff time in meetings."),
-    "spend_backbone": ("money", "Cumulative backbone spending."),
-}
+@dataclass(frozen=True)
+class Output:
+    """One declared output.
 
-_SPEND_COLUMNS = {"spend_services": "services", "spend_grant_seeking": "seeking",
-                  "spend_meetings": "meetings", "spend_backbone": "backbone"}
+    Attributes:
+        name: column (per-step) or field (summary) name.
+        unit: unit of measure, in words.
+        meaning: one-line definition.
+        lower: smallest possible value (None: unbounded).
+        upper: largest possible value (None: unbounded).
+        better: ``"higher"``, ``"lower"`` or ``"neither"``, for reports.
+        reporter: function of the model collected every month; None for summary fields.
+        summary: whether it is a field of the run summary.
+    """
+
+    name: str
+    unit: str
+    meaning: str
+    lower: float | None = None
+    upper: float | None = None
+    better: str = "neither"
+    reporter: Callable[..., Any] | None = None
+    summary: bool = False
+
+
+def _series(name: str, unit: str, meaning: str, reporter: Callable[..., Any],
+            lower: float | None = None, upper: float | None = None,
+            better: str = "neither") -> Output:
+    return Output(name, unit, meaning, lower, upper, better, reporter, False)
+
+
+def _field(name: str, unit: str, meaning: str, lower: float | None = None,
+           upper: float | None = None, better: str = "neither") -> Output:
+    return Output(name, unit, meaning, lower, upper, better, None, True)
+
+
+_INF = math.inf
+
+# fmt: off
+DECLARED_OUTPUTS: tuple[Output, ...] = (
+    # --- per-step series ------------------------------------------------------------
+    _series("community_wellbeing", "index in [0, 1]", "Mean resident wellbeing (CES of 1 - need).", community_wellbeing, 0, 1, "higher"),
+    _series("wellbeing_marginalised", "index in [0, 1]", "Mean wellbeing of marginalised residents.", wellbeing_marginalised, 0, 1, "higher"),
+    _series("wellbeing_others", "index in [0, 1]", "Mean wellbeing of other residents.", wellbeing_others, 0, 1, "higher"),
+    _series("equity_gap", "index points", "Wellbeing of others minus that of marginalised residents.", equity_gap, -1, 1, "lower"),
+    _series("mean_trust", "trust in [0, 1]", "Mean trust among active nonprofits.", mean_trust, 0, 1, "higher"),
+    _series("aligned_share", "share", "Share of active nonprofits that have chosen to be members of the collective (or coalition).", aligned_share, 0, 1),
+    _series("mean_alignment", "alignment in [0, 1]", "Mean alignment of active nonprofits with the common agenda.", mean_alignment, 0, 1),
+    _series("mean_engagement", "engagement in [0, 1]", "Mean resident engagement.", mean_engagement, 0, 1, "higher"),
+    _series("active_nonprofits", "organisations", "Nonprofits operating this month.", active_nonprofits, 0, _INF),
+    _series("closures", "organisations", "Cumulative nonprofit closures.", closures, 0, _INF, "lower"),
+    _series("entries", "organisations", "Cumulative new nonprofits.", entries, 0, _INF),
+    _series("overhead_share", "share", "Share of nonprofit spending over the past 12 months on seeking grants (applications and compliance).", overhead_share, 0, 1, "lower"),
+    _series("duplication_rate", "share", "Share of the month's cases that duplicated another case.", duplication_rate, 0, 1, "lower"),
+    _series("funding_effectiveness_corr", "correlation", "Correlation of money received in the past year with true effectiveness, across nonprofits at least a year old.", funding_effectiveness_corr, -1, 1, "higher"),
+    _series("funding_pitch_corr", "correlation", "Correlation of money received in the past year with grant-writing skill (pitch), nonprofits at least a year old.", funding_pitch_corr, -1, 1),
+    _series("backbone_capacity", "capacity in [0, 1]", "Useful capacity of the backbone (0 without one).", backbone_capacity, 0, 1),
+    _series("measurement_precision", "precision in [0, 1]", "Precision of shared measurement: condition x coordination x share of members reporting.", measurement_precision, 0, 1),
+    _series("coalition_strength", "strength in [0, 1]", "Strength of the coalition of organisations and organised residents pushing for policy.", coalition_strength, 0, 1),
+    _series("policies_enacted", "policies", "Cumulative policy changes enacted.", policies_enacted, 0, _INF),
+    _series("policies_in_force", "policies", "Policies enacted and not repealed.", policies_in_force, 0, _INF),
+    _series("latent_resources_active", "share of residents", "Residents whose latent resources are mobilised.", latent_resources_active, 0, 1),
+    _series("funds_disbursed", "money", "Cumulative money paid by funders and government.", funds_disbursed, 0, _INF),
+    _series("funds_received", "money", "Cumulative money received by nonprofits and the backbone.", funds_received, 0, _INF),
+    _series("total_funding", "money/year", "Yearly budgets of funders and government now in play.", total_funding, 0, _INF),
+    _series("spend_services", "money", "Cumulative nonprofit spending on services.", partial(spent, kind="services"), 0, _INF),
+    _series("spend_grant_seeking", "money", "Cumulative nonprofit spending on applications and compliance.", partial(spent, kind="seeking"), 0, _INF),
+    _series("spend_meetings", "money", "Cumulative nonprofit staff time in meetings.", partial(spent, kind="meetings"), 0, _INF),
+    _series("spend_reporting", "money", "Cumulative nonprofit spending on reporting into shared measurement.", partial(spent, kind="reporting"), 0, _INF),
+    _series("spend_backbone", "money", "Cumulative backbone spending.", partial(spent, kind="backbone"), 0, _INF),
+    # --- run summary ----------------------------------------------------------------
+    _field("baseline_wellbeing", "index in [0, 1]", "Community wellbeing at step 0.", 0, 1),
+    _field("final_wellbeing", "index in [0, 1]", f"Mean community wellbeing over the last {FINAL_WINDOW} months.", 0, 1, "higher"),
+    _field("improvement_pct", "%", f"Final minus baseline wellbeing, over the baseline (at least {BASELINE_FLOOR}), in percent.", -_INF, _INF, "higher"),
+    _field("needle_moved", "bool", f"Whether improvement_pct >= {NEEDLE_THRESHOLD:.0%}.", 0, 1, "higher"),
+    _field("months_to_needle", "months", "First month community wellbeing was 10% above baseline (null if never).", 0, _INF, "lower"),
+    _field("final_equity_gap", "index points", "Equity gap averaged over the last months.", -1, 1, "lower"),
+    _field("equity_gap_change", "index points", "Final minus baseline equity gap.", -1, 1, "lower"),
+    _field("nonprofit_closures", "organisations", "Nonprofits closed during the run.", 0, _INF, "lower"),
+    _field("churn_rate", "1/year", "Closures per year per nonprofit slot.", 0, _INF, "lower"),
+    _field("grant_overhead_share", "share", "Share of all nonprofit spending that went to seeking grants.", 0, 1, "lower"),
+    _field("grant_success_rate", "share", "Awards over applications in grant rounds after month 0.", 0, 1),
+    _field("never_won_share", "share", "Share of nonprofits that applied for grants in the first three years and won none then.", 0, 1),
+    _field("final_mean_trust", "trust in [0, 1]", "Mean trust among nonprofits at the end.", 0, 1, "higher"),
+    _field("final_aligned_share", "share", "Share of nonprofits that are members of the collective at the end.", 0, 1),
+    _field("peak_aligned_share", "share", "Largest share of nonprofits that were members in any month.", 0, 1),
+    _field("mean_duplication_rate", "share", "Duplicated cases over all cases in the run.", 0, 1, "lower"),
+    _field("final_funding_effectiveness_corr", "correlation", "Money-effectiveness correlation at the end.", -1, 1, "higher"),
+    _field("final_funding_pitch_corr", "correlation", "Money-pitch correlation at the end.", -1, 1),
+    _field("policies_enacted", "policies", "Policy changes enacted during the run.", 0, _INF),
+    _field("policies_in_force", "policies", "Policies still in force at the end.", 0, _INF),
+    _field("latent_resources_active", "share of residents", "Residents with mobilised latent resources at the end.", 0, 1),
+    _field("funds_disbursed", "money", "Money paid out by funders and government over the run.", 0, _INF),
+    _field("funds_received", "money", "Money received by nonprofits and backbone over the run.", 0, _INF),
+    _field("money_mobilised", "money", "Money funders paid above their starting budgets (funder commitment; 0 when it is off).", -_INF, _INF),
+    _field("backbone_spending", "money", "Money spent by the backbone over the run.", 0, _INF),
+    _field("meeting_spending", "money", "Nonprofit staff time spent in meetings over the run.", 0, _INF, "lower"),
+    _field("backbone_competence", "competence in [0, 1]", "This community's drawn backbone competence (a trait, whether or not a backbone exists).", 0, 1),
+    _field("funder_fidelity", "probability", "This community's drawn funder fidelity to the agenda.", 0, 1),
+    _field("conflict_history", "level in [0, 1]", "This community's drawn conflict history.", 0, 1),
+)
+# fmt: on
+
+OUTPUTS_BY_NAME: dict[str, Output] = {}
+for _o in DECLARED_OUTPUTS:
+    OUTPUTS_BY_NAME.setdefault(_o.name + (":summary" if _o.summary else ""), _o)
+
+#: name -> (unit, meaning) of every per-step output except the per-domain needs.
+OUTPUTS: dict[str, tuple[str, str]] = {o.name: (o.unit, o.meaning)
+                                       for o in DECLARED_OUTPUTS if not o.summary}
+#: name -> (unit, meaning) of every field of the run summary.
+SUMMARY_FIELDS: dict[str, tuple[str, str]] = {o.name: (o.unit, o.meaning)
+                                              for o in DECLARED_OUTPUTS if o.summary}
 
 
 def model_reporters(domains: tuple[str, ...]) -> dict[str, Any]:
     """The DataCollector's model reporters: named functions, no lambdas (they pickle)."""
-    reporters: dict[str, Any] = {}
-    for name in OUTPUTS:
-        if name in _SPEND_COLUMNS:
-            reporters[name] = partial(spent, kind=_SPEND_COLUMNS[name])
-        else:
-            reporters[name] = globals()[name]
+    reporters: dict[str, Any] = {o.name: o.reporter for o in DECLARED_OUTPUTS if not o.summary}
     for d, domain in enumerate(domains):
         reporters[f"need_{domain}"] = partial(mean_need, domain=d)
     return reporters
 
 
-#: name -> (unit, meaning) of every field of the run summary.
-SUMMARY_FIELDS: dict[str, tuple[str, str]] = {
-    "baseline_wellbeing": ("index in [0, 1]", "Community wellbeing at step 0."),
-    "final_wellbeing": ("index in [0, 1]", f"Mean community wellbeing over the last "
-                        f"{FINAL_WINDOW} months."),
-    "improvement_pct": ("%", "Final over baseline wellbeing, minus 1, in percent."),
-    "needle_moved": ("bool", f"Whether improvement_pct >= {NEEDLE_THRESHOLD:.0%}."),
-    "months_to_needle": ("months", "First month community wellbeing was 10% above baseline "
-                         "(null if never)."),
-    "final_equity_gap": ("index points", "Equity gap averaged over the last months."),
-    "equity_gap_change": ("index points", "Final minus baseline equity gap."),
-    "nonprofit_closures": ("organisations", "Nonprofits closed during the run."),
-    "churn_rate": ("1/year", "Closures per year per nonprofit slot."),
-    "grant_overhead_share": ("share", "Share of all nonprofit spending that went to seeking "
-                             "grants."),
-    "final_mean_trust": ("trust in [0, 1]", "Mean trust among nonprofits at the end."),
-    "final_aligned_share": ("share", "Aligned share of nonprofits at the end."),
-    "mean_duplication_rate": ("share", "Duplicated cases over all cases in the run."),
-    "final_funding_effectiveness_corr": ("correlation", "Money-effectiveness correlation at "
-                                         "the end."),
-    "final_funding_pitch_corr": ("correlation", "Money-pitch correlation at the end."),
-    "policies_enacted": ("policies", "Policy changes during the run."),
-    "latent_resources_active": ("share of residents", "Residents with mobilised latent "
-                                "resources at the end."),
-    "funds_disbursed": ("money", "Money paid out by funders and government over the run."),
-    "funds_received": ("money", "Money received by nonprofits and backbone over the run."),
-    "backbone_spending": ("money", "Money spent by the backbone over the run."),
-}
+def improvement_pct(baseline: float, final: float) -> float:
+    """Relative gain in percent, over a baseline of at least ``BASELINE_FLOOR``."""
+    return (final - baseline) / max(baseline, BASELINE_FLOOR) * 100.0
+
+
+def _never_won_share(model: CollectiveImpactModel) -> float:
+    """Share of nonprofits that applied in the first three years and won nothing then.
+
+    Counts every nonprofit that applied in that period, closed ones included.
+    """
+    applied = [n for n in model.every_nonprofit if n.early_applications > 0]
+    return sum(n.early_wins == 0 for n in applied) / len(applied) if applied else 0.0
 
 
 def summarise(model: CollectiveImpactModel, series) -> dict[str, Any]:
@@ -253,14 +330,16 @@ def summarise(model: CollectiveImpactModel, series) -> dict[str, Any]:
     baseline = float(wb[0])
     tail = wb[1:][-FINAL_WINDOW:] if wb.size > 1 else wb
     final = float(tail.mean())
-    improvement = (final / baseline - 1.0) * 100.0 if baseline > 0 else 0.0
-    hit = np.flatnonzero(wb >= baseline * (1.0 + NEEDLE_THRESHOLD))
+    improvement = improvement_pct(baseline, final)
+    gain = (wb - baseline) / max(baseline, BASELINE_FLOOR)
+    hit = np.flatnonzero(gain >= NEEDLE_THRESHOLD)
     gap = series["equity_gap"].to_numpy()
     gap_tail = gap[1:][-FINAL_WINDOW:] if gap.size > 1 else gap
     spent_total = model.ledger.spent
     months = max(1, model.steps)
     slots = model.params["n_nonprofits"]
     cases = model.cases_total
+    traits = model.traits
     return {
         "baseline_wellbeing": baseline,
         "final_wellbeing": final,
@@ -272,14 +351,23 @@ def summarise(model: CollectiveImpactModel, series) -> dict[str, Any]:
         "nonprofit_closures": int(model.closures),
         "churn_rate": model.closures / slots / (months / 12.0),
         "grant_overhead_share": Ledger.overhead_share(spent_total),
+        "grant_success_rate": model.awards / model.applications if model.applications else 0.0,
+        "never_won_share": _never_won_share(model),
         "final_mean_trust": float(series["mean_trust"].iloc[-1]),
         "final_aligned_share": float(series["aligned_share"].iloc[-1]),
+        "peak_aligned_share": float(series["aligned_share"].max()),
         "mean_duplication_rate": model.duplicates_total / cases if cases else 0.0,
         "final_funding_effectiveness_corr": float(series["funding_effectiveness_corr"].iloc[-1]),
         "final_funding_pitch_corr": float(series["funding_pitch_corr"].iloc[-1]),
         "policies_enacted": int(model.government.policies_enacted),
+        "policies_in_force": len(model.government.policies),
         "latent_resources_active": float(series["latent_resources_active"].iloc[-1]),
         "funds_disbursed": float(model.ledger.paid),
         "funds_received": float(model.ledger.received),
+        "money_mobilised": float(sum(f.mobilised for f in model.funders)),
         "backbone_spending": float(spent_total["backbone"]),
+        "meeting_spending": float(spent_total["meetings"]),
+        "backbone_competence": traits.backbone_competence,
+        "funder_fidelity": traits.funder_fidelity,
+        "conflict_history": traits.conflict_history,
     }

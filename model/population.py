@@ -9,6 +9,7 @@ Python loop.
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import expit
 
 # Centre (logit scale) of structural need for other and for marginalised residents.
 _STRUCTURAL_LOGIT = {False: -0.9, True: -0.1}
@@ -59,10 +60,11 @@ class ResidentPopulation:
         centre = np.where(self.marginalised, _STRUCTURAL_LOGIT[True], _STRUCTURAL_LOGIT[False])
         person = rng.normal(0.0, _PERSON_SD, size=n)
         logits = centre[:, None] + person[:, None] + rng.normal(0.0, _DOMAIN_SD, size=(n, k))
-        self.structural = 1.0 / (1.0 + np.exp(-logits))
+        self.structural_base = 1.0 / (1.0 + np.exp(-logits))
+        self.structural = self.structural_base.copy()  # the base level less policy relief
         self._work: np.ndarray | None = None  # (2, N, K) scratch arrays, see _scratch()
         # Start from the untreated steady state: structural pull balanced by spill-over.
-        self.need = self.structural.copy()
+        self.need = self.structural_base.copy()
         for _ in range(200):
             self.need = self._drift(self.need)
 
@@ -188,20 +190,33 @@ class ResidentPopulation:
         e += growth * self.responsiveness * (1.0 - e) - decay * e
         np.clip(e, 0.0, 1.0, out=e)
 
-    def activate_latent(self, community_trust: float, trust_threshold: float,
-                        engagement_threshold: float) -> float:
+    def activate_latent(self, rng: np.random.Generator, community_trust: float,
+                        trust_threshold: float, engagement_threshold: float,
+                        width: float, switch_rate: float) -> float:
         """Mechanism 'latent community resources'; returns the active resource volume.
 
-        A resident's resources stay invisible until trust among organisations passes
-        ``trust_threshold`` and the resident's own engagement passes
-        ``engagement_threshold``. Returns the sum of active resources (resident units).
+        Each month a resident's resources switch, with chance ``switch_rate``, to
+        active with the probability that conditions favour and otherwise to idle. That
+        probability is a smooth step in the trust among organisations times a smooth
+        step in the resident's own engagement (logistic, half-way at each threshold,
+        ``width`` wide), so resources emerge gradually and residents differ.
+        Returns the sum of active resources (resident units).
         """
-        if community_trust < trust_threshold:
-            self.latent_active[:] = False
-            return 0.0
-        np.greater_equal(self.engagement, engagement_threshold, out=self.latent_active)
+        trust_step = float(expit((community_trust - trust_threshold) / width))
+        favour = np.subtract(self.engagement, engagement_threshold)
+        favour /= width
+        expit(favour, out=favour)
+        favour *= trust_step  # P(active) that conditions favour
+        switching = rng.random(self.n) < switch_rate
+        wanted = rng.random(self.n) < favour
+        self.latent_active[switching] = wanted[switching]
         return float(self.latent[self.latent_active].sum())
 
-    def lower_structural_need(self, domain: int, share: float) -> None:
-        """A policy change: cut the structural need level of ``domain`` by ``share``."""
-        self.structural[:, domain] *= 1.0 - share
+    def set_need(self, index: int, values: np.ndarray) -> None:
+        """Set one resident's needs (clipped to [0, 1]) and invalidate the caches."""
+        self.need[index] = np.clip(values, 0.0, 1.0)
+        self.version += 1
+
+    def set_policy_relief(self, relief: np.ndarray) -> None:
+        """Policy in force: structural need of domain k is its base level times 1 - relief[k]."""
+        np.multiply(self.structural_base, 1.0 - np.asarray(relief), out=self.structural)

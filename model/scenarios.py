@@ -2,9 +2,10 @@
 
 ``CollectiveImpactScenario`` is a Mesa ``Scenario`` subclass whose fields and
 defaults are generated from the parameter declarations, so a scenario object
-is what ``mesa.Model`` expects in ``model.scenario``. The named presets below
-only list what they change from the defaults; every one keeps the same
-``total_funding``, so comparisons between them are at equal money.
+is what ``mesa.Model`` expects in ``model.scenario``. The named presets below are
+combinations of the funders' grant practice (``regime``) and the five conditions
+of collective impact. They list only what they change from the defaults, and
+every one keeps the same ``total_funding``, so comparisons are at equal money.
 """
 
 from __future__ import annotations
@@ -62,42 +63,58 @@ class NamedScenario:
     changes: dict[str, Any] = field(default_factory=dict)
 
 
+_NO_CONDITIONS = {"common_agenda": 0.0, "shared_measurement": 0.0, "mutually_reinforcing": 0.0,
+                  "continuous_communication": 0.0, "backbone": 0.0}
+
 NAMED_SCENARIOS: dict[str, NamedScenario] = {
     s.name: s
     for s in (
         NamedScenario(
             "isolated",
             "Each nonprofit competes for short grants; funders pick winners one by one and "
-            "change priorities every few years. No backbone.",
-            {"regime": "isolated"},
+            "change priorities every few years. None of the five conditions.",
+            {"regime": "isolated", **_NO_CONDITIONS},
         ),
         NamedScenario(
             "collective",
-            "Common agenda, shared measurement, multi-year grants to aligned nonprofits and "
-            "a backbone paid from the same money.",
+            "All five conditions at full strength (common agenda, shared measurement, "
+            "referrals, convening, a backbone paid from the same pool) and funders giving "
+            "multi-year grants on the agenda. Nonprofits still choose whether to join.",
             {"regime": "collective"},
         ),
         NamedScenario(
             "collective_unfunded_backbone",
-            "Collective impact without money for a backbone: funders align, but nobody "
-            "convenes, measures or coordinates referrals.",
-            {"regime": "collective", "backbone_funding": 0.0},
+            "The collective without a backbone: members coordinate in their spare time, and "
+            "the backbone's money goes to grants instead.",
+            {"regime": "collective", "backbone": 0.0},
         ),
         NamedScenario(
             "collective_top_down",
-            "Collective impact run by institutions alone: no inclusive practice, so residents "
-            "are not engaged.",
+            "The collective run by institutions alone: no inclusive practice, so residents "
+            "are not engaged and the agenda reads need with more error.",
             {"regime": "collective", "resident_engagement": 0.0},
+        ),
+        NamedScenario(
+            "aligned_funding_only",
+            "Funders give multi-year grants and prefer no one: collective grant practice "
+            "without any of the five conditions.",
+            {"regime": "collective", **_NO_CONDITIONS},
+        ),
+        NamedScenario(
+            "voluntary_coalition",
+            "Competitive funding, but nonprofits may form a coalition with a common agenda, "
+            "shared data, referrals and meetings, coordinated without a backbone.",
+            {"regime": "isolated", "backbone": 0.0},
         ),
         NamedScenario(
             "funder_churn",
             "Isolated impact where every funder changes its priority domain every year.",
-            {"regime": "isolated", "priority_cycle_years": 1.0},
+            {"regime": "isolated", **_NO_CONDITIONS, "priority_cycle_years": 1.0},
         ),
         NamedScenario(
             "hybrid",
-            "Half of each funder's money runs in collective mode (with the backbone), half in "
-            "open competitive rounds.",
+            "Half of each funder's money runs in collective mode, half in open competitive "
+            "rounds; all five conditions on.",
             {"regime": "hybrid", "hybrid_collective_share": 0.5},
         ),
     )

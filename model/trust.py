@@ -17,18 +17,24 @@ class TrustNetwork:
 
     Building follows dT = a+ * s * (1 - T); erosion dT = -a- * s * T with
     a- = ratio * a+; pairs without contact in a month decay by ``decay`` * T.
+
+    Args:
+        start: (n, n) starting trust of every ordered pair (the diagonal is ignored).
+        newcomer: trust a new occupant of a slot starts with, both ways.
+        build_rate: a+ per unit of contact.
+        erosion_ratio: a- / a+.
+        decay: relative monthly decay of trust between pairs with no contact.
     """
 
-    def __init__(self, n_slots: int, initial: float, build_rate: float,
+    def __init__(self, start: np.ndarray, newcomer: float, build_rate: float,
                  erosion_ratio: float, decay: float) -> None:
-        self.initial = initial
+        self.newcomer = newcomer
         self.build_rate = build_rate
         self.erode_rate = min(1.0, build_rate * erosion_ratio)
         self.decay = decay
-        self.trust = np.full((n_slots, n_slots), initial, dtype=float)
+        self.trust = np.clip(np.array(start, dtype=float), 0.0, 1.0)
         np.fill_diagonal(self.trust, 0.0)
-        self.active = np.ones(n_slots, dtype=bool)
-        self._contact = np.zeros((n_slots, n_slots), dtype=bool)
+        self._contact = np.zeros(self.trust.shape, dtype=bool)
 
     def build(self, members: np.ndarray, intensity: float = 1.0) -> None:
         """Raise trust among all pairs of ``members`` (a meeting or joint work)."""
@@ -56,15 +62,10 @@ class TrustNetwork:
         self._contact[:] = False
 
     def reset_slot(self, slot: int) -> None:
-        """Give a new occupant of ``slot`` the initial trust, both ways."""
-        self.trust[slot, :] = self.initial
-        self.trust[:, slot] = self.initial
+        """Give a new occupant of ``slot`` the newcomer's trust, both ways."""
+        self.trust[slot, :] = self.newcomer
+        self.trust[:, slot] = self.newcomer
         self.trust[slot, slot] = 0.0
-        self.active[slot] = True
-
-    def deactivate(self, slot: int) -> None:
-        """Mark ``slot`` empty (its organisation closed)."""
-        self.active[slot] = False
 
     def mean_among(self, slots: np.ndarray) -> float:
         """Mean trust over ordered pairs of distinct ``slots`` (0 if fewer than two)."""

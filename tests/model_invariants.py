@@ -78,11 +78,9 @@ def check_state(model: CollectiveImpactModel) -> None:
     assert len(model.funders) == len(model.agents_by_type[Funder]) == p["n_funders"]
     assert len(model.agents_by_type[Resident]) == p["n_residents"] == pop.need.shape[0]
     assert pop.need.shape[1] == p["n_domains"] == len(model.domains)
-    # A backbone exists exactly when funders have collective money to pay it.
-    collective_share = {"isolated": 0.0, "collective": 1.0,
-                        "hybrid": p["hybrid_collective_share"]}[p["regime"]]
+    # A backbone exists exactly when it is switched on and funders have money to pay it.
     private = p["total_funding"] * (1.0 - p["government_share"])
-    has_backbone = (collective_share > 0 and p["backbone_funding"] > 0
+    has_backbone = (p["backbone"] > 0 and p["backbone_funding"] > 0
                     and p["total_funding"] > 0 and private > 0)
     assert (model.backbone is not None) == has_backbone
 

@@ -75,7 +75,7 @@ def test_params_table_and_scenarios_print(capsys):
     assert all(p.name in table for p in PARAMETERS)
     assert main(["scenarios"]) == 0
     text = capsys.readouterr().out
-    assert "collective_unfunded_backbone" in text and "backbone_funding=0.0" in text
+    assert "collective_unfunded_backbone" in text and "backbone=0.0" in text
 
 
 def test_python_dash_m_experiments_is_the_same_cli():

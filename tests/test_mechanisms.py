@@ -1,5 +1,7 @@
 """Each mechanism of MODEL.md behaves as its submodel says."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -78,7 +80,8 @@ def test_marginalised_residents_are_harder_to_reach_unless_engaged():
 
 def test_trust_erodes_faster_than_it_builds():
     """One contact builds a+ (1 - T); one rivalry erodes 3 a+ T."""
-    net = TrustNetwork(3, initial=0.5, build_rate=0.1, erosion_ratio=3.0, decay=0.0)
+    net = TrustNetwork(np.full((3, 3), 0.5), newcomer=0.5, build_rate=0.1, erosion_ratio=3.0,
+                       decay=0.0)
     net.build(np.array([0, 1]))
     assert net.trust[0, 1] == pytest.approx(0.55)
     net.erode(np.array([0]), np.array([1]))
@@ -90,7 +93,8 @@ def test_trust_erodes_faster_than_it_builds():
 
 def test_trust_decays_without_contact():
     """Pairs with no contact in a month lose trust slowly."""
-    net = TrustNetwork(2, initial=0.5, build_rate=0.1, erosion_ratio=3.0, decay=0.1)
+    net = TrustNetwork(np.full((2, 2), 0.5), newcomer=0.5, build_rate=0.1, erosion_ratio=3.0,
+                       decay=0.1)
     net.end_month()
     assert net.trust[0, 1] == pytest.approx(0.45)
 
@@ -118,34 +122,70 @@ def test_backbone_capacity_saturates_with_funding():
     """More backbone money buys capacity with diminishing returns, never above 1."""
     caps = []
     for share in (0.02, 0.1, 0.4):
+        # Money per resident as in the default world (5 M a year for 2,000 residents).
         m = CollectiveImpactModel("collective", rng=1, n_residents=100, n_nonprofits=6,
-                                  backbone_funding=share, steps=60)
+                                  total_funding=250_000.0, backbone_funding=share, steps=60)
         m.run_for(60)
         caps.append(m.backbone.capacity)
     assert 0 < caps[0] < caps[1] < caps[2] < 1
     assert caps[2] - caps[1] < caps[1] - caps[0] + 0.3
 
 
-def test_policy_lowers_structural_need_of_the_worst_domain():
-    """An enacted policy cuts one domain's structural need level."""
+def test_policy_phases_in_on_the_worst_domain_and_a_repeal_undoes_it():
+    """An enacted policy cuts the worst domain's structural need as it is implemented;
+    repealed, the domain returns to its base level."""
     m = CollectiveImpactModel("collective", rng=1, n_residents=200, n_nonprofits=6,
-                              policy_base_hazard=1.0, steps=1)
+                              policy_base_hazard=1.0, policy_reversal_hazard=0.0,
+                              policy_implementation_months=4.0, steps=8)
     before = m.population.structural.mean(axis=0).copy()
     worst = int(np.argmax(before))
     m.step()
-    after = m.population.structural.mean(axis=0)
     assert m.government.policies_enacted == 1
-    assert after[worst] == pytest.approx(before[worst] * (1 - DEFAULTS["policy_effect"]))
+    first = m.population.structural.mean(axis=0)[worst]
+    assert first == pytest.approx(before[worst] * (1 - DEFAULTS["policy_effect"] / 4))
+    m.run_for(4)
+    full = m.population.structural.mean(axis=0)[worst]
+    assert full == pytest.approx(before[worst] * (1 - DEFAULTS["policy_effect"]))
+    m.params["policy_reversal_hazard"] = 1.0
+    m.params["policy_base_hazard"] = 0.0
+    m.traits = dataclasses.replace(m.traits, organising_capacity=0.0)
+    m.params["common_agenda"] = 0.0  # nobody defends the policies
+    m.step()
+    assert m.government.policies_repealed >= 1 and not m.government.policies
+    assert m.population.structural.mean(axis=0)[worst] == pytest.approx(before[worst])
+
+
+def test_policy_needs_a_political_window_for_the_coalition_to_matter():
+    """Without a base hazard, no policy passes while no political window ever opens."""
+    m = CollectiveImpactModel("collective", rng=3, n_residents=200, n_nonprofits=6,
+                              policy_base_hazard=0.0, window_rate=0.0,
+                              policy_coalition_hazard=1.0, steps=36)
+    m.run_for(36)
+    assert m.government.policies_enacted == 0
+    m = CollectiveImpactModel("collective", rng=3, n_residents=200, n_nonprofits=6,
+                              policy_base_hazard=0.0, window_rate=1.0, window_months=120.0,
+                              policy_coalition_hazard=1.0, steps=36)
+    m.run_for(36)
+    assert m.government.policies_enacted > 0
 
 
 def test_latent_resources_stay_hidden_until_trust_and_engagement_pass_thresholds():
-    """Latent resources activate only above both thresholds."""
-    pop = _population()
+    """Latent resources emerge gradually, and only where trust and engagement are high."""
+    pop = _population(n_residents=4000)
+    rng = np.random.default_rng(0)
     pop.engagement[:] = 0.9
-    assert pop.activate_latent(0.1, 0.5, 0.5) == 0.0
-    assert not pop.latent_active.any()
-    assert pop.activate_latent(0.9, 0.5, 0.5) > 0.0
-    assert pop.latent_active.all()
+    for _ in range(24):
+        pop.activate_latent(rng, 0.1, 0.5, 0.5, 0.05, 0.1)  # low trust
+    assert pop.latent_active.mean() < 0.001
+    first = pop.activate_latent(rng, 0.9, 0.5, 0.5, 0.05, 0.1)
+    assert 0.0 < first and pop.latent_active.mean() == pytest.approx(0.1, abs=0.02)
+    for _ in range(60):
+        pop.activate_latent(rng, 0.9, 0.5, 0.5, 0.05, 0.1)
+    assert pop.latent_active.mean() > 0.95
+    pop.engagement[:2000] = 0.1  # half the residents disengage
+    for _ in range(60):
+        pop.activate_latent(rng, 0.9, 0.5, 0.5, 0.05, 0.1)
+    assert pop.latent_active[:2000].mean() < 0.05 < 0.95 < pop.latent_active[2000:].mean()
 
 
 def test_meetings_cost_time_and_build_trust():

@@ -103,9 +103,12 @@ def test_agent_types_are_mesa_agents_and_residents_view_rows(small_params):
                                                         Government, Backbone)}
     assert counts == {Resident: 300, Nonprofit: 12, Funder: 3, Government: 1, Backbone: 1}
     resident = model.residents[7]
-    resident.need[0] = 0.0
-    assert model.population.need[7, 0] == 0.0
-    assert 0.0 <= resident.wellbeing <= 1.0
+    before = resident.wellbeing
+    with pytest.raises(ValueError):
+        resident.need[0] = 0.0  # a copy that cannot be written: it could not update caches
+    resident.need = np.zeros(model.params["n_domains"])
+    assert (model.population.need[7] == 0.0).all()
+    assert resident.wellbeing == pytest.approx(1.0) and before < 1.0
 
 
 def test_isolated_regime_has_no_backbone(small_params):

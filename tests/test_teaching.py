@@ -104,7 +104,7 @@ def test_reset_rebuilds_the_model_from_the_controls():
     model = CollectiveImpactModel(**{**initial_values(params), **TINY})
     _check_model_params(model, params)
     chosen = {**initial_values(params), **TINY, "regime": "isolated", "initial_trust": 0.6,
-              "seed": 7}
+              "backbone": 0.0, "seed": 7}
     kwargs = _build_model_init_kwargs(model, chosen, add_scenario_when_empty=True,
                                       require_model_accepts_scenario=True)
     rebuilt = CollectiveImpactModel(**kwargs)

@@ -1,0 +1,74 @@
+"""The shared referral list: mutually reinforcing activities made a mechanism.
+
+Whoever coordinates the collective (the backbone, or the members themselves when
+there is none) ranks residents by need each month and hands members the next
+residents of their domain. Each resident-domain is listed once, so members never
+treat the same need of the same person twice. How well the list reads need
+depends on the coordinator's capacity and on residents' engagement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from model.population import ResidentPopulation, row_sum
+
+
+class ReferralList:
+    """This month's shared referral list, one queue of residents per domain.
+
+    Args:
+        reading_noise: sd of the coordinator's reading of a need with no capacity and
+            no resident engagement (need units).
+    """
+
+    def __init__(self, reading_noise: float) -> None:
+        self.reading_noise = reading_noise
+        self._queues: dict[int, np.ndarray] = {}
+        self._work: tuple[np.ndarray, ...] | None = None  # see _work_arrays()
+
+    def prepare(self, rng: np.random.Generator, pop: ResidentPopulation, demand: np.ndarray,
+                capacity: float) -> None:
+        """Build this month's list: ``demand[k]`` residents at most for domain k.
+
+        Residents are ranked per domain by need here times mean need across domains
+        (multi-domain need first, so the same people get the services that complement
+        each other), read with noise that capacity and the resident's engagement
+        reduce. Only residents that outreach reaches this month are listed.
+        """
+        self._queues = {}
+        if not demand.any():
+            return
+        reached = np.flatnonzero(rng.random(pop.n) < pop.access())
+        m = reached.size
+        seen_work, need_work, rank_work = self._work_arrays(pop.need.shape)
+        need = np.take(pop.need, reached, axis=0, out=need_work[:m], mode="clip")
+        noise_sd = self.reading_noise * (1.0 - capacity) * (1.0 - pop.engagement[reached])
+        seen = rng.standard_normal(out=seen_work[:m])  # reading noise, then the need as read
+        seen *= noise_sd[:, None]
+        seen += need
+        np.clip(seen, 0.0, 1.0, out=seen)
+        overall = row_sum(seen) / seen.shape[1]  # mean over domains
+        for domain in np.flatnonzero(demand):
+            k = min(int(demand[domain]), m)
+            if k <= 0:
+                continue
+            rank = np.multiply(seen[:, domain], overall, out=rank_work[:m])
+            np.negative(rank, out=rank)  # minus the priority: the highest priority first
+            top = np.argpartition(rank, k - 1)[:k]
+            top = top[np.argsort(rank[top], kind="stable")]
+            self._queues[int(domain)] = reached[top]
+
+    def _work_arrays(self, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
+        """Reusable (N, K), (N, K) and (N,) arrays: fresh large ones each month cost page faults."""
+        if self._work is None or self._work[0].shape != shape:
+            self._work = (np.empty(shape), np.empty(shape), np.empty(shape[0]))
+        return self._work
+
+    def take(self, domain: int, cases: int) -> np.ndarray:
+        """Hand the next ``cases`` residents of ``domain``'s queue to a member."""
+        queue = self._queues.get(domain)
+        if queue is None or queue.size == 0 or cases <= 0:
+            return np.empty(0, dtype=np.intp)
+        taken, self._queues[domain] = queue[:cases], queue[cases:]
+        return taken
