@@ -58,27 +58,12 @@ class Backbone(mesa.Agent):
         self.model.ledger.record_backbone_spending(self._funding_month)
         self._funding_month = 0.0
 
-    # The six roles. Each returns the strength in [0, 1] with which the backbone fills
-    # it; the mechanism that uses it lives with the agents or the model.
-    def guide_vision(self) -> float:
-        """Role 'guide vision and strategy': pull of members toward the common agenda."""
-        return self.capacity
-
-    def support_aligned_activity(self) -> float:
-        """Role 'support aligned activity': quality of the shared referral list."""
-        return self.capacity
-
-    def measurement_capacity(self) -> float:
-        """Role 'shared measurement': precision the shared data system can reach."""
-        return self.capacity
-
+    # Four of its six roles (guide vision, support aligned activity, shared measurement,
+    # advance policy) act through the collective's coordination capacity, which its
+    # capacity sets (``CollectiveImpactModel.coordination_capacity``). The other two:
     def public_will(self) -> float:
         """Role 'build public will': engagement growth per month at this capacity."""
         return self.model.params["public_will_rate"] * self.capacity
-
-    def policy_advocacy(self) -> float:
-        """Role 'advance policy': advocacy strength entering the policy hazard."""
-        return self.capacity
 
     def mobilise_funding(self) -> float:
         """Role 'mobilise funding': boost to funders' commitment growth."""

@@ -67,7 +67,8 @@ class Funder(GrantMaker):
         """
         model = self.model
         p = model.params
-        if model.backbone is None or self.base_budget <= 0:
+        if (model.backbone is None or self.base_budget <= 0
+                or model.steps > p["backbone_funding_months"]):
             return 0.0
         owed = p["backbone_funding"] * p["total_funding"] / 12.0 / p["n_funders"]
         owed *= self.budget / self.base_budget
@@ -84,16 +85,19 @@ class Funder(GrantMaker):
 
     # --- priorities and judging -------------------------------------------------------
     def domain_weights(self, program: GrantProgram) -> np.ndarray:
-        """Own money funds its priority; collective money the common agenda, if it has one.
+        """Own money leans to its priority; collective money follows the common agenda.
 
-        Collective-mode money follows the agenda in proportion to ``common_agenda``
-        while the funder stays on it, and its own priority otherwise.
+        Its own money puts ``priority_focus`` on the priority domain and spreads the rest
+        evenly. Collective-mode money follows the agenda in proportion to
+        ``common_agenda`` while the funder stays on it, and its own weights otherwise.
         """
-        own = np.zeros(self.model.params["n_domains"])
-        own[self.priority_domain] = 1.0
+        p = self.model.params
+        k = p["n_domains"]
+        own = np.full(k, (1.0 - p["priority_focus"]) / k)
+        own[self.priority_domain] += p["priority_focus"]
         if program.mode != "collective" or not self.on_agenda:
             return own
-        strength = self.model.params["common_agenda"]
+        strength = p["common_agenda"]
         return strength * self.model.agenda + (1.0 - strength) * own
 
     def judging(self, program: GrantProgram) -> Judging:
@@ -121,8 +125,8 @@ class Funder(GrantMaker):
     def change_priority(self) -> None:
         """Scheduled every ``priority_cycle_years``: move its own money to another domain.
 
-        Grantees of the dropped domain see a broken commitment (their trust in the funder
-        erodes) and unaligned nonprofits short of money may drift to the new domain.
+        Its grantees on the money that moves see a broken commitment (their trust in the
+        funder erodes) and non-members short of money may drift to the new domain.
         """
         k = self.model.params["n_domains"]
         if k < 2:

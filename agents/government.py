@@ -79,8 +79,8 @@ class Government(GrantMaker):
         A closed window opens with chance ``window_rate`` x political opportunity per
         month; an open one closes with chance 1 / ``window_months``.
         """
-        p, rng = self.model.params, self.model.rng
-        draw = rng.random()
+        p = self.model.params
+        draw = self.model.politics_rng["window"].random()
         if self.window_open:
             self.window_open = draw >= 1.0 / p["window_months"]
         else:
@@ -99,7 +99,7 @@ class Government(GrantMaker):
         hazard = p["policy_base_hazard"]
         if self.window_open:
             hazard += p["policy_coalition_hazard"] * coalition
-        if model.rng.random() >= min(1.0, hazard):
+        if model.politics_rng["enact"].random() >= min(1.0, hazard):
             return
         covered = {policy.domain for policy in self.policies}
         need = model.population.structural.mean(axis=0)
@@ -124,8 +124,9 @@ class Government(GrantMaker):
         pool = p["total_funding"]
         funded = min(1.0, self.budget / (p["policy_implementation_share"] * pool)) if pool else 0.0
         kept = []
+        repeal = p["policy_reversal_hazard"] * (1.0 - coalition)
         for policy in self.policies:
-            if model.rng.random() < p["policy_reversal_hazard"] * (1.0 - coalition):
+            if model.politics_rng["repeal"].random() < repeal:
                 self.policies_repealed += 1
                 continue
             policy.implemented = min(funded, policy.implemented

@@ -115,8 +115,8 @@ class GrantMaker(mesa.Agent, abc.ABC):
                 grant = Grant(self, nonprofit, monthly, months, program.mode)
                 program.grants.append(grant)
                 nonprofit.grants.append(grant)
-            model.rivalry(losers, [w for w, _ in winners])
             if program.rounds_run > 1:  # the month-0 portfolio was won in the past
+                model.rivalry(losers, [w for w, _ in winners])
                 model.record_applications([w for w, _ in winners], losers)
 
     def grant_length(self, program: GrantProgram) -> int:

@@ -14,10 +14,6 @@ if TYPE_CHECKING:
     from model.core import CollectiveImpactModel
     from model.grants import Grant
 
-_CANDIDATES_PER_CASE = 3  # residents screened per case an unaligned nonprofit can take
-_HIRE_MONTHS = 6  # months to grow fixed cost most of the way toward what income sustains
-_LAYOFF_MONTHS = 24  # months to shrink it: cutting costs is slower than adding them
-_IN_THE_RED_SPENDING = 0.9  # share of income a nonprofit in debt may spend
 
 
 class Nonprofit(mesa.Agent):
@@ -59,7 +55,8 @@ class Nonprofit(mesa.Agent):
         # Money raised outside the grant system: 3 to 9 months of budget for an
         # established organisation (they differ, so they do not all run dry at once),
         # three months for a newly founded one.
-        months = model.rng.uniform(3.0, 9.0) if experience >= 1.0 else 3.0
+        months = (model.rng.uniform(3.0, p["reserve_months_max"]) if experience >= 1.0
+                  else p["entrant_reserve_months"])
         self.reserves = months * base_budget
         self.smoothed_income = base_budget
         self.alignment = 0.0
@@ -75,9 +72,9 @@ class Nonprofit(mesa.Agent):
         self.applications = self.wins = 0  # contests entered and won
         self.early_applications = self.early_wins = 0  # the same in the first three years
         self.grants: list[Grant] = []
-        self.income_last_year: deque[float] = deque(maxlen=12)
-        self._month = {"income": 0.0, "seeking": 0.0, "compliance": 0.0, "meetings": 0.0,
-                       "reporting": 0.0}
+        self.income_last_year: deque[float] = deque(maxlen=12)  # grant money per month
+        self._month = {"income": 0.0, "other_income": 0.0, "seeking": 0.0, "compliance": 0.0,
+                       "meetings": 0.0, "reporting": 0.0}
 
     # --- the month, as MODEL.md tells it ------------------------------------------------
     def step(self) -> None:
@@ -111,6 +108,7 @@ class Nonprofit(mesa.Agent):
         """
         amount = self.model.params["other_income_share"] * self.base_budget
         self._month["income"] += amount
+        self._month["other_income"] += amount
         self.model.ledger.record_other_income(amount)
         return self._month
 
@@ -145,7 +143,8 @@ class Nonprofit(mesa.Agent):
         meetings come out of it first, services get the rest.
         """
         m = self.raise_other_income()
-        self.smoothed_income += (m["income"] - self.smoothed_income) / 6.0
+        p = self.model.params
+        self.smoothed_income += (m["income"] - self.smoothed_income) / p["income_smoothing_months"]
         self.resize()
         budget = max(self.fixed_cost, self.smoothed_income)
         surplus = self.reserves - 6.0 * self.fixed_cost
@@ -153,14 +152,13 @@ class Nonprofit(mesa.Agent):
             budget += surplus / 12.0
         elif self.reserves < 0:
             # In the red nobody lends more: spend under income and pay the debt down.
-            budget = min(budget, _IN_THE_RED_SPENDING * m["income"])
+            budget = min(budget, p["in_the_red_spending"] * m["income"])
         if self.shares_data:
-            p = self.model.params
             m["reporting"] += p["reporting_cost"] * p["shared_measurement"] * self.monthly_budget
         overhead = m["seeking"] + m["compliance"] + m["meetings"] + m["reporting"]
         services = max(0.0, budget - overhead)
         self.reserves += m["income"] - overhead - services
-        self.income_last_year.append(m["income"])
+        self.income_last_year.append(m["income"] - m["other_income"])  # grant money only
         self.model.ledger.record_spending(
             services=services, seeking=m["seeking"] + m["compliance"], meetings=m["meetings"],
             reporting=m["reporting"])
@@ -176,9 +174,9 @@ class Nonprofit(mesa.Agent):
         arrives but take about two years to shed staff and leases when it goes, so
         funding that comes and goes leaves them with costs they cannot carry.
         """
-        share = self.model.params["fixed_cost_share"]
-        target = share * max(self.smoothed_income, 0.2 * self.base_budget)
-        months = _HIRE_MONTHS if target > self.fixed_cost else _LAYOFF_MONTHS
+        p = self.model.params
+        target = p["fixed_cost_share"] * max(self.smoothed_income, 0.2 * self.base_budget)
+        months = p["hire_months"] if target > self.fixed_cost else p["layoff_months"]
         self.fixed_cost += (target - self.fixed_cost) / months
 
     # --- services ---------------------------------------------------------------------
@@ -188,7 +186,8 @@ class Nonprofit(mesa.Agent):
         A member takes up to ``mutually_reinforcing`` x alignment of its cases from the
         shared referral list (high, multi-domain need, no duplication among members),
         accepting each referral with its trust in the coordinator; it finds the rest by
-        need itself. Non-members pick the reachable residents who promise quick,
+        need itself when there is a common agenda. Non-members (and members of a
+        coalition without an agenda) pick the reachable residents who promise quick,
         measurable gains.
         """
         model = self.model
@@ -200,11 +199,13 @@ class Nonprofit(mesa.Agent):
             model.record_cases(self.choose_own_caseload(cases, cream=True), self.domain,
                                self.effectiveness)
             return
+        # A member follows the agenda's priority on need, if there is an agenda.
+        cream = model.params["common_agenda"] <= 0
         wanted = self.referral_share() * cases
         trust = model.trust_in_coordinator(self.slot)
         accepted = int(model.rng.binomial(model.draw_case_count(wanted), trust)) if wanted else 0
         residents = model.referrals.take(self.domain, accepted)
-        extra = self.choose_own_caseload(cases - residents.size, cream=False)
+        extra = self.choose_own_caseload(cases - residents.size, cream=cream)
         model.record_cases(np.concatenate([residents, extra]), self.domain, self.effectiveness)
 
     def referral_share(self) -> float:
@@ -222,7 +223,8 @@ class Nonprofit(mesa.Agent):
         if cases <= 0:
             return np.empty(0, dtype=np.intp)
         pop = self.model.population
-        candidates = pop.reachable_candidates(self.model.rng, _CANDIDATES_PER_CASE * cases)
+        candidates = pop.reachable_candidates(self.model.rng,
+                                             self.model.params["candidates_per_case"] * cases)
         if candidates.size == 0:
             return candidates
         need = pop.need[candidates]
@@ -262,8 +264,9 @@ class Nonprofit(mesa.Agent):
         gain += trust * coordination * (p["referral_value"] * p["mutually_reinforcing"]
                                         + p["data_value"] * p["shared_measurement"])
         cost = p["reporting_cost"] * p["shared_measurement"] * (coordination > 0)
-        cost += (model.meetings_per_month() * model.meeting_length()
-                 * p["meeting_time_share"] * (0.2 + 0.8 * max(self.alignment, 0.5)))
+        floor = p["attendance_floor"]  # it expects to attend as a half-aligned member at least
+        cost += (model.meetings_per_month() * model.meeting_length() * p["meeting_time_share"]
+                 * (floor + (1.0 - floor) * max(self.alignment, 0.5)))
         cost += self.autonomy_cost * p["common_agenda"]
         return gain - cost
 
@@ -313,14 +316,15 @@ class Nonprofit(mesa.Agent):
 
         Potential rises toward its learning ceiling (diminishing returns) at
         learning_rate x data quality. Its own data have ``measurement_quality``; a
-        member reads the shared system too, which is better when its precision is
-        higher (members pay for it by reporting; those who do not report free ride).
+        member also reads the shared system, so its quality is 1 - (1 - own) x
+        (1 - shared precision) (members pay for it by reporting; those who do not
+        report free ride).
         """
         model = self.model
         p = model.params
         quality = p["measurement_quality"]
-        if self.is_member:
-            quality = max(quality, model.measurement_precision())
+        if self.is_member:  # two independent sources: what either misses, both miss
+            quality = 1.0 - (1.0 - quality) * (1.0 - model.measurement_precision())
         gain = p["learning_rate"] * quality
         self.potential += gain * max(0.0, self.learning_ceiling - self.potential)
 
@@ -344,12 +348,13 @@ class Nonprofit(mesa.Agent):
     @property
     def wants_funding(self) -> bool:
         """Whether it applies for grants: running grants cover under 1.5x its founding budget."""
-        return sum(g.monthly for g in self.grants) < 1.5 * self.base_budget
+        multiple = self.model.params["funding_sought_multiple"]
+        return sum(g.monthly for g in self.grants) < multiple * self.base_budget
 
     @property
     def short_of_money(self) -> bool:
         """Whether reserves cover less than three months of fixed cost."""
-        return self.reserves < 3.0 * self.fixed_cost
+        return self.reserves < self.model.params["short_of_money_months"] * self.fixed_cost
 
     # --- exit -------------------------------------------------------------------------
     def check_solvency(self) -> None:

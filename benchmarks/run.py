@@ -4,6 +4,7 @@ Run from the repository root::
 
     python benchmarks/run.py            # full benchmark (a few minutes on 2 cores)
     python benchmarks/run.py --quick    # tiny sizes in one process: checks the script works
+    python benchmarks/run.py --against 3a08a37   # default run here and at that commit
 
 In full mode every timed run happens in a fresh spawned process, so each
 measurement has its own peak memory (resident set size, from ``getrusage``) and no run inherits
@@ -24,6 +25,10 @@ What is measured (medians over ``--repeats`` runs):
 * a sweep of 32 runs of 10,000 residents with joblib, 1 worker then 2 workers
   (the worker pool is started before the clock starts).
 
+With ``--against REV`` the default run is also timed on the code of git revision
+REV (checked out in a temporary worktree), alternating fresh processes of the two
+trees, so both are measured under the same load; the ratio is a target too.
+
 The targets are printed with the measured value and PASS or FAIL. In full mode
 the exit status is 1 when a target fails.
 """
@@ -36,7 +41,9 @@ import math
 import os
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -156,6 +163,59 @@ def _time_sweep(n_jobs: int, runs: int, n_residents: int, steps: int,
     return {"times": times, "peak_mb": _peak_rss_mb()}
 
 
+# The default run as a script, so that another tree's code can be timed the same way.
+_DEFAULT_RUN_SCRIPT = """
+import gc, json, sys, time
+import model.core
+from model.core import CollectiveImpactModel
+n, steps, seed = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+CollectiveImpactModel("collective", rng=seed, n_residents=50, steps=2).run_for(2)
+gc.collect()
+cpu, start = time.process_time(), time.perf_counter()
+model = CollectiveImpactModel("collective", rng=seed, n_residents=n, steps=steps)
+model.run_for(steps)
+model.summary()
+print(json.dumps({"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+                  "file": model.core.__file__}))
+"""
+
+
+def _time_tree(tree: Path, n_residents: int, steps: int, seed: int) -> dict:
+    """Time the default run of the code in ``tree`` in a new Python process."""
+    out = subprocess.run([sys.executable, "-c", _DEFAULT_RUN_SCRIPT, str(n_residents),
+                          str(steps), str(seed)], cwd=tree, capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": str(tree)})
+    import json
+
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if not Path(result["file"]).resolve().is_relative_to(tree.resolve()):
+        raise RuntimeError(f"timed {result['file']}, not the code in {tree}")
+    return result
+
+
+def measure_against(rev: str, sizes: Sizes) -> dict[str, Measurement]:
+    """Default run here and at git revision ``rev``, alternating, ``repeats`` times each."""
+    here = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory() as tmp:
+        other = Path(tmp) / "tree"
+        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(other),
+                        rev], check=True, capture_output=True)
+        try:
+            runs: dict[str, list[dict]] = {"here": [], "there": []}
+            for i in range(sizes.repeats):
+                _progress(f"default run, this tree and {rev}, repeat {i + 1}")
+                for key, tree in (("here", here), ("there", other)):
+                    runs[key].append(_time_tree(tree, sizes.default_residents, sizes.steps,
+                                                MASTER_SEED))
+        finally:
+            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force",
+                            str(other)], check=False, capture_output=True)
+    units = sizes.default_residents * sizes.steps
+    return {key: Measurement(f"default run, {label}", units, "resident-step",
+                             [r["seconds"] for r in rs], 0.0, [r["cpu"] for r in rs])
+            for (key, rs), label in zip(runs.items(), ("this tree", f"at {rev}"), strict=True)}
+
+
 def _in_fresh_process(fn: Callable[..., dict], *args: Any) -> dict:
     """Run ``fn(*args)`` in a newly spawned process and return its result."""
     with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
@@ -273,6 +333,9 @@ def targets(m: dict[str, Any], sizes: Sizes) -> list[Target]:
         Target(f"cost per resident-step, {big:,} over {sizes.scaling[-2]:,} residents",
                large.per_unit_us / mid.per_unit_us, 1.5, "x"),
     ]
+    if "against_here" in m:
+        found.append(Target("default run, this tree over the other revision",
+                            m["against_here"].seconds / m["against_there"].seconds, 1.0, "x"))
     if "sweep_1" in m:
         found.append(Target(f"sweep of {sizes.sweep_runs} runs, speed-up of 2 workers over 1",
                             m["sweep_1"].seconds / m["sweep_2"].seconds, 1.8, "x",
@@ -284,7 +347,7 @@ def report(m: dict[str, Any], found: list[Target], sizes: Sizes, quick: bool,
            load: tuple[float, float]) -> str:
     """The printed tables: measurements, then targets with PASS or FAIL."""
     rows = [m["default"], m["boltzmann"], *m["scaling"].values()]
-    rows += [m[k] for k in ("sweep_1", "sweep_2") if k in m]
+    rows += [m[k] for k in ("sweep_1", "sweep_2", "against_here", "against_there") if k in m]
     mode = ("QUICK: tiny sizes in one process, verdicts are not meaningful" if quick
             else f"median of {sizes.repeats} fresh-process runs, sweeps {sizes.sweep_repeats}")
     lines = [f"Benchmark ({mode}; {sizes.steps} steps per run; {os.cpu_count()} CPUs; "
@@ -308,11 +371,27 @@ def report(m: dict[str, Any], found: list[Target], sizes: Sizes, quick: bool,
     return "\n".join(lines)
 
 
+def report_against(m: dict[str, Any], found: list[Target], load: tuple[float, float]) -> str:
+    """The printed comparison of the default run in two trees."""
+    lines = [f"Default run, this tree against another revision (1-minute load average "
+             f"{load[0]:.1f} before, {load[1]:.1f} after)", ""]
+    for key in ("against_here", "against_there"):
+        r = m[key]
+        lines.append(f"{r.label:<40} median {r.seconds:.3f} s wall, "
+                     f"{r.cpu_seconds:.3f} s CPU; runs: "
+                     + ", ".join(f"{t:.3f}" for t in r.times))
+    t = found[0]
+    lines.append(f"\n{t.name}: {t.value:.3f}x (limit {t.limit:.2f}x) "
+                 f"{'PASS' if t.met else 'FAIL'}")
+    return "\n".join(lines)
+
+
 def as_json(m: dict[str, Any], found: list[Target], sizes: Sizes) -> dict[str, Any]:
     """Measurements and targets as plain data."""
     rows = {"default": m["default"], "boltzmann": m["boltzmann"],
             **{f"residents_{n}": r for n, r in m["scaling"].items()},
-            **{k: m[k] for k in ("sweep_1", "sweep_2") if k in m}}
+            **{k: m[k] for k in ("sweep_1", "sweep_2", "against_here", "against_there")
+               if k in m}}
     return {
         "sizes": {k: v for k, v in sizes.__dict__.items()},
         "measurements": {k: {"label": r.label, "median_seconds": r.seconds,
@@ -332,6 +411,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed runs per measurement (default 3, quick 1)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the worker sweep")
+    parser.add_argument("--against", metavar="REV", default=None,
+                        help="also time the default run at this git revision, alternating")
+    parser.add_argument("--only-against", action="store_true",
+                        help="with --against: measure nothing else")
     parser.add_argument("--json", metavar="PATH", default=None,
                         help="also write the measurements and verdicts to this JSON file")
     args = parser.parse_args(argv)
@@ -343,7 +426,18 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"--repeats must be at least 1, got {args.repeats}")
         sizes = replace(sizes, repeats=args.repeats)
     load_before = os.getloadavg()[0]
+    if args.only_against and args.against is None:
+        parser.error("--only-against needs --against REV")
+    if args.only_against:
+        m = measure_against(args.against, sizes)
+        m = {f"against_{k}": v for k, v in m.items()}
+        t = m["against_here"].seconds / m["against_there"].seconds
+        found = [Target("default run, this tree over the other revision", t, 1.0, "x")]
+        print(report_against(m, found, (load_before, os.getloadavg()[0])))
+        return 0 if all(f.met for f in found) else 1
     m = measure(sizes, with_sweep=not args.no_sweep, isolate=not args.quick)
+    if args.against is not None:
+        m.update({f"against_{k}": v for k, v in measure_against(args.against, sizes).items()})
     found = targets(m, sizes)
     print(report(m, found, sizes, args.quick, (load_before, os.getloadavg()[0])))
     if args.json is not None:

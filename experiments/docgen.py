@@ -29,7 +29,10 @@ def parameters_markdown() -> str:
         "keyword argument of `CollectiveImpactModel`, or in a sweep file.",
         "",
     ]
-    for group, title in (("core", "Scenario parameters"), ("mechanism", "Mechanism constants")):
+    for group, title in (("core", "World, money and practice"),
+                         ("condition", "The five conditions of collective impact"),
+                         ("community", "Communities: priors of their hidden traits"),
+                         ("mechanism", "Behaviour and mechanism constants")):
         lines += [f"## {title}", "", "| name | default | unit | allowed | meaning |",
                   "|---|---|---|---|---|"]
         for p in PARAMETERS:

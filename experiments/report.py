@@ -162,15 +162,16 @@ def _two_band_panels(comparison: Comparison, path: Path, colours: dict[str, str]
 
 def figure_trust(comparison: Comparison, path: Path, colours: dict[str, str]) -> Figure:
     """Mean trust and aligned share over time, two panels."""
-    _two_band_panels(comparison, path, colours, "Trust and alignment over time", [
+    _two_band_panels(comparison, path, colours, "Trust and membership over time", [
         ("mean_trust", "mean trust among nonprofits (0-1)", "Trust"),
-        ("aligned_share", "share of nonprofits aligned (alignment >= 0.5)",
-         "Alignment with the common agenda"),
+        ("aligned_share", "share of nonprofits that are members",
+         "Membership of the collective"),
     ], ylim=(-0.02, 1.02), legend_on=1)
-    return Figure(path.name, "Trust and alignment",
+    return Figure(path.name, "Trust and membership",
                   f"Left: mean trust between nonprofits (0 = none, 1 = full). Right: share of "
-                  f"nonprofits whose alignment with the common agenda is at least 0.5. Lines: "
-                  f"mean over replications; shaded: the middle {_BAND_PCT}%.")
+                  f"nonprofits that have chosen to be members of the collective (or of a "
+                  f"voluntary coalition). Lines: mean over replications; shaded: the middle "
+                  f"{_BAND_PCT}%.")
 
 
 def figure_money(comparison: Comparison, path: Path) -> Figure:
@@ -346,7 +347,7 @@ _TABLE_FIELDS: tuple[tuple[str, str, Callable[[float, float, float], str]], ...]
     ("grant_overhead_share", "grant-seeking share (%)",
      lambda m, lo, hi: _ci(100 * m, 100 * lo, 100 * hi, 1)),
     ("final_mean_trust", "trust (0-1)", lambda m, lo, hi: _ci(m, lo, hi, 2)),
-    ("final_aligned_share", "aligned (%)",
+    ("final_aligned_share", "members (%)",
      lambda m, lo, hi: _ci(100 * m, 100 * lo, 100 * hi, 0)),
     ("final_funding_effectiveness_corr", "money-effectiveness corr.",
      lambda m, lo, hi: _ci(m, lo, hi, 2)),

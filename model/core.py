@@ -65,6 +65,13 @@ class CollectiveImpactModel(mesa.Model):
 
         # The community is drawn first, so every scenario run with a seed meets the same one.
         self.traits = CommunityTraits.draw(self.rng, p)
+        # Politics draws from streams of its own, spawned from the run's seed: paired
+        # scenarios then see the same political windows and the same luck in enactment,
+        # and differ only in what their coalitions do.
+        politics = np.random.SeedSequence(int(self.rng.integers(2**63))).spawn(3)
+        self.politics_rng = {name: np.random.default_rng(s)
+                             for name, s in zip(("window", "enact", "repeal"), politics,
+                                                strict=True)}
         self.population = ResidentPopulation(self.rng, p)
         self.residents = list(Resident.create_agents(self, p["n_residents"],
                                                      list(range(p["n_residents"]))))
@@ -100,11 +107,14 @@ class CollectiveImpactModel(mesa.Model):
         ]
         self.government = Government(self, self.government_slot, public,
                                      self.traits.political_opportunity)
+        if self.collective_share > 0 and p["collective_practice_months"] < p["steps"]:
+            self.schedule_event(self.end_collective_practice, at=p["collective_practice_months"])
 
         # The field has grown up around the status quo's money (funders' own priorities and
         # public money by need), whatever regime starts now: every scenario starts from it.
-        status_quo = np.zeros(p["n_domains"])
-        np.add.at(status_quo, first_priorities, private / n_f)
+        focus = p["priority_focus"]
+        status_quo = np.full(p["n_domains"], (1.0 - focus) * private / p["n_domains"])
+        np.add.at(status_quo, first_priorities, focus * private / n_f)
         need = self.population.mean_need()
         if need.sum() > 0:
             status_quo += public * need / need.sum()
@@ -113,9 +123,8 @@ class CollectiveImpactModel(mesa.Model):
         for slot in range(n_np):
             domain = self._founding_domain(status_quo)
             self._slots[slot] = self._new_nonprofit(slot, domain, established=True)
-        self.refresh_collective_state()
-        for nonprofit in self.nonprofits:
-            nonprofit.review_membership()  # each decides once at the start, by its own lights
+        # Nobody is a member yet: each nonprofit decides at its first review, in a month
+        # of its own, so a collective forms gradually rather than in one jump.
         self.refresh_collective_state()
         for grant_maker in (*self.funders, self.government):
             grant_maker.run_due_rounds()  # the portfolio already running at month 0
@@ -196,7 +205,8 @@ class CollectiveImpactModel(mesa.Model):
     def _founding_domain(self, money: np.ndarray) -> int:
         """Where a founder starts: mostly where ``money`` is aimed, sometimes anywhere."""
         k = money.size
-        weights = 0.8 * money / money.sum() + 0.2 / k if money.sum() > 0 else np.full(k, 1 / k)
+        w = self.params["founding_money_weight"]
+        weights = w * money / money.sum() + (1 - w) / k if money.sum() > 0 else np.full(k, 1 / k)
         return int(self.rng.choice(k, p=weights / weights.sum()))
 
     def _new_nonprofit(self, slot: int, domain: int, established: bool) -> Nonprofit:
@@ -259,6 +269,21 @@ class CollectiveImpactModel(mesa.Model):
             if early:
                 n.early_applications += 1
 
+    def end_collective_practice(self) -> None:
+        """Scheduled: a start-up programme ends; funders' collective money goes to open rounds.
+
+        Running collective grants are paid to their end; new money is awarded as in
+        isolated mode, on each funder's own priority.
+        """
+        p = self.params
+        for funder in self.funders:
+            for program in funder.programs:
+                if program.mode == "collective":
+                    program.mode = "isolated"
+                    program.grant_months = p["isolated_grant_months"]
+            funder.collective_share = 0.0
+        self.collective_share = 0.0
+
     # --- the collective, as it stands this month ------------------------------------------
     def refresh_collective_state(self) -> None:
         """Record this month's members, coordination capacity and shared-data precision.
@@ -278,18 +303,19 @@ class CollectiveImpactModel(mesa.Model):
         return any(self.params[c] > 0 for c in _WORKING_CONDITIONS)
 
     def _coordination_now(self, n_members: int, prospective: bool) -> float:
-        if self.backbone is not None:
-            return self.backbone.capacity
+        own = 0.0
         if self.coalition_possible() and (prospective or n_members >= 2):
-            return self.params["self_organised_capacity"]
-        return 0.0
+            own = self.params["self_organised_capacity"]
+        if self.backbone is not None:
+            return max(self.backbone.capacity, own)
+        return own
 
     def coordination_capacity(self, prospective: bool = False) -> float:
         """Who coordinates the collective, and how well, in [0, 1].
 
-        The backbone's capacity when there is one; otherwise the members' own
-        ``self_organised_capacity`` once two or more have joined (``prospective``: as a
-        nonprofit weighing whether to join would count it).
+        The larger of the backbone's capacity and the members' own
+        ``self_organised_capacity``, which counts once two or more have joined
+        (``prospective``: as a nonprofit weighing whether to join would count it).
         """
         if prospective:
             return self._coordination_now(len(self._member_slots), prospective=True)
@@ -330,9 +356,10 @@ class CollectiveImpactModel(mesa.Model):
         return self.params["mutually_reinforcing"] > 0 and self._coordination > 0
 
     def policy_advocacy(self) -> float:
-        """Advocacy of the organisations' coalition in [0, 1]: its coordinator's capacity."""
-        if self.backbone is not None:
-            return self.backbone.policy_advocacy()
+        """Advocacy of the organisations' coalition in [0, 1]: its coordination capacity.
+
+        This is how the backbone's role 'advance policy' acts.
+        """
         return self._coordination
 
     def coalition_strength(self) -> float:
@@ -374,9 +401,11 @@ class CollectiveImpactModel(mesa.Model):
     def meeting_length(self) -> float:
         """Length of a meeting relative to a small one: coordination cost grows with size.
 
-        1 + attendees / ``coordination_size``, the growth halved at full backbone capacity.
+        1 + attendees / ``coordination_size`` (members, collective-mode funders, the
+        government and the backbone), the growth halved at full backbone capacity.
         """
-        attendees = len(self._member_slots) + 2 + sum(f.collective_share > 0 for f in self.funders)
+        attendees = (len(self._member_slots) + 1 + (self.backbone is not None)
+                     + sum(f.collective_share > 0 for f in self.funders))
         capacity = self.backbone.capacity if self.backbone is not None else 0.0
         return 1.0 + attendees / self.params["coordination_size"] * (1.0 - 0.5 * capacity)
 
@@ -425,19 +454,19 @@ class CollectiveImpactModel(mesa.Model):
     def on_priority_change(self, funder: Funder, old: int, new: int) -> None:
         """A funder moved its own money: broken commitments and mission drift follow.
 
-        Only the share of its money that follows its own priority moves (all of it in
-        isolated mode; in collective mode what the agenda does not steer). Its grantees
+        Only the focused share of its own money moves (``priority_focus`` of what the
+        agenda does not steer: all of its money in isolated mode). Its grantees
         on that money lose trust in it; every non-member short of money outside the new
         domain drifts to it with probability drift_propensity x moved share x
         (1 - alignment), and its former partners lose trust in it.
         """
         p = self.params
         steered = funder.collective_share * p["common_agenda"] * funder.on_agenda
-        moved = 1.0 - steered
+        moved = (1.0 - steered) * p["priority_focus"]
         if moved <= 0:
             return
         grantees = [g.recipient.slot for prog in funder.programs for g in prog.grants
-                    if prog.mode == "isolated" or not funder.on_agenda]
+                    if prog.mode == "isolated" or steered < 1.0]
         self.trust.erode(np.array(grantees, dtype=np.intp), np.array([funder.slot]))
         for n in self.nonprofits:
             if n.domain == new or n.is_member or not n.short_of_money:

@@ -144,7 +144,7 @@ def score_applications(rng: np.random.Generator, applicants: list[Nonprofit],
     """
     pitch = np.array([a.pitch for a in applicants])
     eff = np.array([a.effectiveness for a in applicants])
-    align = np.array([a.alignment for a in applicants])
+    align = np.array([a.alignment if a.is_member else 0.0 for a in applicants])
     # Members who report into shared measurement are read through its cleaner data.
     noise_sd = judging.noise_sd * (1.0 - np.array([a.reporting_precision for a in applicants]))
     signal = eff + rng.normal(0.0, 1.0, size=eff.size) * noise_sd if judging.noise_sd > 0 else eff

@@ -50,8 +50,10 @@ class Parameter:
         minimum: Smallest valid value (numeric kinds), inclusive.
         maximum: Largest valid value (numeric kinds), inclusive.
         choices: Valid values (choice kind).
-        group: ``"core"`` for the parameters users sweep and scenarios set,
-            ``"mechanism"`` for the calibration constants of the submodels.
+        group: ``"core"`` for the world, money and practice users set, ``"condition"``
+            for the five conditions of collective impact, ``"community"`` for the
+            priors of communities' hidden traits, ``"mechanism"`` for the behavioural
+            and calibration constants of the submodels.
     """
 
     name: str
@@ -146,8 +148,11 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("regime", "choice", "collective", "-", "Funders' grant practice: isolated (open competitive 1-year grants on their own priorities), collective (multi-year grants on the common agenda, members preferred) or hybrid.", choices=REGIMES),
     _p("hybrid_collective_share", "float", 0.5, "share of funder money", "Under the hybrid regime, the share of each funder's money run in collective mode.", 0.0, 1.0),
     _p("backbone_funding", "float", 0.05, "share of total_funding", "Share of the yearly pool that funders pay the backbone organisation (taken from the same pool; unused when there is no backbone).", 0.0, 0.5),
+    _p("backbone_funding_months", "int", 1200, "months", "Months the funders pay the backbone (a start-up grant when shorter than the run); afterwards its money goes to grants and members coordinate themselves.", 1, 1200),
+    _p("collective_practice_months", "int", 1200, "months", "Months funders run their collective-mode money as collective practice (a start-up programme when shorter than the run); afterwards it goes to open competitive rounds.", 1, 1200),
     _p("government_share", "float", 0.20, "share of total_funding", "Share of the yearly pool that flows through government grants.", 0.0, 1.0),
     _p("priority_cycle_years", "float", 3.0, "years", "How often each funder changes the priority domain of its own (isolated-mode) money.", 0.25, 100.0),
+    _p("priority_focus", "float", 0.6, "share of own money", "Share of a funder's own (isolated-mode) money on its current priority domain; the rest is spread evenly over all domains.", 0.0, 1.0),
     _p("funder_commitment", "float", 0.0, "strength in [0, 1]", "Funder commitment: funders grow or shrink budgets on the progress they see (0 = off, so every scenario has the same money; the money then mobilised is reported).", 0.0, 1.0),
     # --- the five conditions of collective impact (0 absent, 1 full) --------------------
     _p("common_agenda", "float", 1.0, "strength in [0, 1]", "Common agenda: a shared view of the problem that members adopt and collective-mode funders fund (0 = none).", 0.0, 1.0, group="condition"),
@@ -188,8 +193,12 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("referral_noise", "float", 0.3, "need units", "Error of the coordinator's reading of a resident's need with no capacity and no engagement.", 0.0, 2.0, group="mechanism"),
     _p("self_organised_capacity", "float", 0.15, "capacity in [0, 1]", "Coordination capacity of a coalition with no backbone (members coordinate in their spare time).", 0.0, 1.0, group="mechanism"),
     # --- mechanism constants ------------------------------------------------------------
+    _p("structural_logit_others", "float", -0.9, "logit of need", "Centre of structural need of residents who are not marginalised, on the logit scale.", -10.0, 10.0, group="mechanism"),
+    _p("structural_logit_marginalised", "float", -0.1, "logit of need", "Centre of structural need of marginalised residents, on the logit scale.", -10.0, 10.0, group="mechanism"),
+    _p("person_need_sd", "float", 0.7, "logit sd", "Spread of a person's severity shared by all domains (multi-domain need).", 0.0, 5.0, group="mechanism"),
+    _p("domain_need_sd", "float", 0.5, "logit sd", "Spread of need specific to each domain of a person.", 0.0, 5.0, group="mechanism"),
     _p("need_regeneration", "float", 0.06, "1/month", "Rate at which each need drifts back toward its structural level.", 0.0, 1.0, group="mechanism"),
-    _p("need_spillover", "float", 0.015, "1/month", "Push of severe unmet need (above 0.5) in other domains onto a domain.", 0.0, 0.5, group="mechanism"),
+    _p("need_spillover", "float", 0.015, "1/month", "Push of unmet need in a person's other domains (their mean) onto a domain.", 0.0, 0.5, group="mechanism"),
     _p("service_cost", "float", 5000.0, "money/case", "Cost of serving one resident in one domain for one month.", 1.0, 1e7, group="mechanism"),
     _p("service_dose", "float", 0.25, "share of need", "Share of a need removed by one case from a fully effective nonprofit.", 0.0, 1.0, group="mechanism"),
     _p("marginalised_access", "float", 0.35, "probability", "Chance that a marginalised resident with no engagement can be reached by a service.", 0.0, 1.0, group="mechanism"),
@@ -225,6 +234,16 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("learning_rate", "float", 0.02, "1/month", "Rate at which a nonprofit improves from outcome data of perfect quality (times its data quality).", 0.0, 1.0, group="mechanism"),
     _p("learning_headroom", "float", 0.3, "share of the gap to 1", "How far learning can lift a nonprofit's potential toward full effectiveness (diminishing returns).", 0.0, 1.0, group="mechanism"),
     _p("other_income_share", "float", 0.3, "share of founding budget", "Money a nonprofit raises each month outside the pool (individual donors, fees), as a share of its founding budget; the same in every scenario.", 0.0, 5.0, group="mechanism"),
+    _p("reserve_months_max", "float", 9.0, "months of budget", "Reserves of an established nonprofit at the start are drawn from 3 months of budget to this.", 3.0, 60.0, group="mechanism"),
+    _p("entrant_reserve_months", "float", 3.0, "months of budget", "Reserves a newly founded nonprofit starts with.", 0.0, 60.0, group="mechanism"),
+    _p("income_smoothing_months", "float", 6.0, "months", "Time over which a nonprofit's spending follows changes in its income.", 1.0, 120.0, group="mechanism"),
+    _p("hire_months", "float", 6.0, "months", "Time to grow fixed costs most of the way toward what income sustains.", 1.0, 120.0, group="mechanism"),
+    _p("layoff_months", "float", 24.0, "months", "Time to shed fixed costs when income falls (cutting is slower than hiring).", 1.0, 240.0, group="mechanism"),
+    _p("in_the_red_spending", "float", 0.9, "share of income", "Most a nonprofit in debt may spend, as a share of its income that month.", 0.0, 1.0, group="mechanism"),
+    _p("funding_sought_multiple", "float", 1.5, "multiple of founding budget", "A nonprofit applies for grants while its running grants pay less than this multiple of its founding budget.", 0.0, 10.0, group="mechanism"),
+    _p("short_of_money_months", "float", 3.0, "months of fixed cost", "Reserves below this many months of fixed cost leave a nonprofit short of money (and open to drift).", 0.0, 60.0, group="mechanism"),
+    _p("candidates_per_case", "int", 3, "residents", "Residents a nonprofit screens per case it chooses itself.", 1, 100, group="mechanism"),
+    _p("founding_money_weight", "float", 0.8, "share", "Weight founders give to where grant money is aimed when they choose a domain (the rest is spread evenly).", 0.0, 1.0, group="mechanism"),
     _p("fixed_cost_share", "float", 0.6, "share of budget", "Share of a nonprofit's starting budget that is fixed (staff, rent) and spent every month.", 0.0, 1.0, group="mechanism"),
     _p("closure_months", "int", 12, "months", "Mean consecutive months of negative reserves after which a nonprofit closes (each draws its own, from half to one and a half times this).", 1, 120, group="mechanism"),
     _p("entry_rate", "float", 0.05, "1/month", "Chance per month that an empty nonprofit slot is filled by a new entrant.", 0.0, 1.0, group="mechanism"),
@@ -235,7 +254,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("engagement_decay", "float", 0.02, "1/month", "Relative decay of resident engagement.", 0.0, 1.0, group="mechanism"),
     _p("policy_base_hazard", "float", 0.001, "1/month", "Monthly chance of a policy change without any coalition.", 0.0, 1.0, group="mechanism"),
     _p("policy_coalition_hazard", "float", 0.10, "1/month", "Added monthly chance of a policy change at full coalition strength while a political window is open.", 0.0, 1.0, group="mechanism"),
-    _p("policy_effect", "float", 0.10, "share", "Relative cut in a domain's structural need level from a fully implemented policy.", 0.0, 1.0, group="mechanism"),
+    _p("policy_effect", "float", 0.20, "share", "Relative cut in a domain's structural need level from a fully implemented policy.", 0.0, 1.0, group="mechanism"),
     _p("policy_implementation_months", "float", 24.0, "months", "Time for an enacted policy to take full effect.", 1.0, 600.0, group="mechanism"),
     _p("policy_implementation_share", "float", 0.10, "share of total_funding", "Public money needed to implement a policy fully; with less flowing through government, policies take partial effect.", 0.001, 1.0, group="mechanism"),
     _p("policy_reversal_hazard", "float", 0.005, "1/month", "Monthly chance that an enacted policy is repealed when no coalition defends it.", 0.0, 1.0, group="mechanism"),

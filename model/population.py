@@ -11,11 +11,6 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
-# Centre (logit scale) of structural need for other and for marginalised residents.
-_STRUCTURAL_LOGIT = {False: -0.9, True: -0.1}
-_PERSON_SD = 0.7  # person-level severity shared by all domains (multi-domain need)
-_DOMAIN_SD = 0.5  # domain-specific variation
-
 
 def row_sum(a: np.ndarray) -> np.ndarray:
     """Sum of each row of a 2-D array, bit-identical to ``a.sum(axis=1)``, for up to 8 columns.
@@ -57,9 +52,11 @@ class ResidentPopulation:
         self.base_access = params["marginalised_access"]
 
         self.marginalised = rng.random(n) < params["marginalised_share"]
-        centre = np.where(self.marginalised, _STRUCTURAL_LOGIT[True], _STRUCTURAL_LOGIT[False])
-        person = rng.normal(0.0, _PERSON_SD, size=n)
-        logits = centre[:, None] + person[:, None] + rng.normal(0.0, _DOMAIN_SD, size=(n, k))
+        centre = np.where(self.marginalised, params["structural_logit_marginalised"],
+                          params["structural_logit_others"])
+        person = rng.normal(0.0, params["person_need_sd"], size=n)
+        logits = (centre[:, None] + person[:, None]
+                  + rng.normal(0.0, params["domain_need_sd"], size=(n, k)))
         self.structural_base = 1.0 / (1.0 + np.exp(-logits))
         self.structural = self.structural_base.copy()  # the base level less policy relief
         self._work: np.ndarray | None = None  # (2, N, K) scratch arrays, see _scratch()

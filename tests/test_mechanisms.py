@@ -204,7 +204,7 @@ def test_meetings_cost_time_and_build_trust():
 def test_mission_drift_moves_unaligned_nonprofits_and_costs_effectiveness():
     """A priority change makes money-short unaligned nonprofits switch domain."""
     m = CollectiveImpactModel("isolated", rng=2, n_residents=200, n_nonprofits=20,
-                              drift_propensity=1.0)
+                              drift_propensity=1.0, priority_focus=1.0)
     for n in m.nonprofits:
         n.reserves = 0.0
     funder = m.funders[0]
