@@ -97,12 +97,12 @@ class GrantMaker(mesa.Agent, abc.ABC):
         weights = self.domain_weights(program)
         model = self.model
         p = model.params
-        # Reviewers' prior about effectiveness is the population's, as declared.
-        judging = dataclasses.replace(self.judging(program), prior_mean=p["effectiveness_mean"],
-                                      prior_sd=p["effectiveness_sd"])
-        if program.rounds_run == 1:
-            # The month-0 round stands for grants won in the past: nobody pays for it now.
-            judging = dataclasses.replace(judging, effort_power=0.0)
+        judging = self.judging(program)
+        # Reviewers' prior is the population's; the month-0 round stands for grants won
+        # in the past, so nobody pays for it now.
+        judging = dataclasses.replace(
+            judging, prior_mean=p["effectiveness_mean"], prior_sd=p["effectiveness_sd"],
+            effort_power=0.0 if program.rounds_run == 1 else judging.effort_power)
         seekers = model.grant_seekers_by_domain()  # a nonprofit works in one domain only
         for domain in np.flatnonzero(weights > 0):
             applicants = seekers[int(domain)]

@@ -6,9 +6,6 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 import mesa
-import numpy as np
-
-from model.population import row_sum
 
 if TYPE_CHECKING:
     from model.core import CollectiveImpactModel
@@ -55,7 +52,9 @@ class Nonprofit(mesa.Agent):
         # Money raised outside the grant system: 3 to 9 months of budget for an
         # established organisation (they differ, so they do not all run dry at once),
         # three months for a newly founded one.
-        months = (model.rng.uniform(3.0, p["reserve_months_max"]) if experience >= 1.0
+        months = (model.rng.uniform(p["reserve_months_min"], max(p["reserve_months_min"],
+                                                                  p["reserve_months_max"]))
+                  if experience >= 1.0
                   else p["entrant_reserve_months"])
         self.reserves = months * base_budget
         self.smoothed_income = base_budget
@@ -147,7 +146,7 @@ class Nonprofit(mesa.Agent):
         self.smoothed_income += (m["income"] - self.smoothed_income) / p["income_smoothing_months"]
         self.resize()
         budget = max(self.fixed_cost, self.smoothed_income)
-        surplus = self.reserves - 6.0 * self.fixed_cost
+        surplus = self.reserves - p["reserve_target_months"] * self.fixed_cost
         if surplus > 0:
             budget += surplus / 12.0
         elif self.reserves < 0:
@@ -175,7 +174,8 @@ class Nonprofit(mesa.Agent):
         funding that comes and goes leaves them with costs they cannot carry.
         """
         p = self.model.params
-        target = p["fixed_cost_share"] * max(self.smoothed_income, 0.2 * self.base_budget)
+        target = p["fixed_cost_share"] * max(self.smoothed_income,
+                                             p["fixed_cost_floor"] * self.base_budget)
         months = p["hire_months"] if target > self.fixed_cost else p["layoff_months"]
         self.fixed_cost += (target - self.fixed_cost) / months
 
@@ -196,44 +196,23 @@ class Nonprofit(mesa.Agent):
         if cases == 0:
             return
         if not self.is_member:
-            model.record_cases(self.choose_own_caseload(cases, cream=True), self.domain,
-                               self.effectiveness)
+            model.request_cases(self, cases, cream=True)
             return
         # A member follows the agenda's priority on need, if there is an agenda.
         cream = model.params["common_agenda"] <= 0
-        wanted = self.referral_share() * cases
-        trust = model.trust_in_coordinator(self.slot)
-        accepted = int(model.rng.binomial(model.draw_case_count(wanted), trust)) if wanted else 0
+        # Each case comes from the list with chance referral share x trust in the coordinator.
+        share = self.referral_share()
+        accepted = (int(model.rng.binomial(cases, share * model.trust_in_coordinator(self.slot)))
+                    if share > 0 else 0)
         residents = model.referrals.take(self.domain, accepted)
-        extra = self.choose_own_caseload(cases - residents.size, cream=cream)
-        model.record_cases(np.concatenate([residents, extra]), self.domain, self.effectiveness)
+        model.record_cases(residents, self.domain, self.effectiveness)
+        model.request_cases(self, cases - residents.size, cream=cream)
 
     def referral_share(self) -> float:
         """Share of its cases a member means to take from the referral list."""
         if not self.is_member or not self.model.referrals_active():
             return 0.0
         return self.model.params["mutually_reinforcing"] * self.alignment
-
-    def choose_own_caseload(self, cases: int, cream: bool) -> np.ndarray:
-        """Screen reachable residents and keep the ``cases`` best by this nonprofit's rule.
-
-        Creaming favours a moderate need in this domain and few needs elsewhere (a
-        visible gain); need-based targeting favours high need here and elsewhere.
-        """
-        if cases <= 0:
-            return np.empty(0, dtype=np.intp)
-        pop = self.model.population
-        candidates = pop.reachable_candidates(self.model.rng,
-                                             self.model.params["candidates_per_case"] * cases)
-        if candidates.size == 0:
-            return candidates
-        need = pop.need[candidates]
-        here = need[:, self.domain]
-        elsewhere = row_sum(need) / need.shape[1]  # mean over domains
-        score = here * (1.0 - elsewhere) if cream else here * elsewhere
-        keep = min(cases, candidates.size)
-        best = np.argpartition(-score, keep - 1)[:keep]
-        return candidates[best]
 
     # --- collaboration ----------------------------------------------------------------
     @property

@@ -15,6 +15,7 @@ from agents.funder import Funder
 from agents.government import Government
 from agents.nonprofit import Nonprofit
 from agents.resident import Resident
+from model.caseload import choose_caseloads
 from model.community import CommunityTraits
 from model.ledger import Ledger
 from model.metrics import model_reporters, summarise
@@ -59,7 +60,8 @@ class CollectiveImpactModel(mesa.Model):
         self.cases_total = self.duplicates_total = 0
         self.meetings_held = 0
         self.applications = self.awards = 0
-        self._cases: list[tuple[np.ndarray, int, float]] = []
+        self._cases: list[tuple[np.ndarray, Any, Any]] = []  # residents, domain(s), effectiveness
+        self._requests: list[tuple[int, int, bool, float]] = []  # own choices to make
         self._volunteer_cases_per_capacity = 0.0
         self._meeting_debt = 0.0
 
@@ -191,7 +193,7 @@ class CollectiveImpactModel(mesa.Model):
 
     def mean_engagement(self) -> float:
         """Mean resident engagement in [0, 1]."""
-        return float(self.population.engagement.mean())
+        return self.population.mean_engagement()
 
     def funding_by_domain(self) -> np.ndarray:
         """Grant money per month that grant makers currently aim at each domain."""
@@ -293,6 +295,8 @@ class CollectiveImpactModel(mesa.Model):
         p = self.params
         members = [n for n in self._slots if n is not None and n.is_member]
         self._member_slots = [n.slot for n in members]
+        backbone = [self.backbone.slot] if self.backbone is not None else []
+        self._trust_group = self._member_slots + backbone
         self._coordination = self._coordination_now(len(members), prospective=False)
         sharing = sum(n.shares_data for n in members) / len(members) if members else 0.0
         # Free riders read the shared data without reporting: the pool is thinner.
@@ -331,10 +335,8 @@ class CollectiveImpactModel(mesa.Model):
         With nobody to trust in yet, its mean trust toward the other nonprofits: the
         partners it would have.
         """
-        group = list(self._member_slots)
-        if self.backbone is not None:
-            group.append(self.backbone.slot)
-        if not [j for j in group if j != slot]:
+        group = self._trust_group
+        if not group or group == [slot]:
             group = [n.slot for n in self._slots if n is not None]
         return self.trust.toward(slot, group)
 
@@ -532,14 +534,34 @@ class CollectiveImpactModel(mesa.Model):
         if residents.size:
             self._cases.append((residents, domain, effectiveness))
 
+    def request_cases(self, nonprofit: Nonprofit, cases: int, cream: bool) -> None:
+        """Queue a nonprofit's wish to choose ``cases`` residents itself this month."""
+        if cases > 0:
+            self._requests.append((nonprofit.domain, cases, cream, nonprofit.effectiveness))
+
+    def choose_requested_cases(self) -> None:
+        """Mechanism 'caseload choice': every queued own choice of the month, at once."""
+        if not self._requests:
+            return
+        domain, cases, cream, effectiveness = (np.array(c) for c in zip(*self._requests,
+                                                                         strict=True))
+        residents, request = choose_caseloads(self.rng, self.population, domain, cases,
+                                              cream, self.params["candidates_per_case"])
+        self._requests.clear()
+        if residents.size:
+            self._cases.append((residents, domain[request], effectiveness[request]))
+
     def deliver_services(self) -> None:
         """Apply all cases of the month at once; duplicated cases are wasted."""
         dose = self.params["service_dose"]
+        self.choose_requested_cases()
         if self._cases:
-            sizes = [c[0].size for c in self._cases]
             residents = np.concatenate([c[0] for c in self._cases])
-            domains = np.repeat([c[1] for c in self._cases], sizes)
-            reduction = np.repeat([dose * c[2] for c in self._cases], sizes)
+            # Each batch has one domain and effectiveness, or one per case (own choices).
+            domains = np.concatenate([c[1] if np.ndim(c[1]) else np.full(c[0].size, c[1])
+                                      for c in self._cases])
+            reduction = dose * np.concatenate([c[2] if np.ndim(c[2]) else np.full(c[0].size, c[2])
+                                               for c in self._cases])
             self.duplicates_month = self.population.apply_services(residents, domains, reduction)
             self.cases_month = int(residents.size)
         else:

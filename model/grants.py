@@ -168,7 +168,7 @@ def run_contest(rng: np.random.Generator, applicants: list[Nonprofit], awards: l
     """
     if not applicants or not awards:
         return [], list(applicants)
-    prize = float(np.mean(awards)) * grant_months
+    prize = sum(awards) / len(awards) * grant_months
     target = equilibrium_effort(prize, len(applicants), len(awards), judging.effort_power)
     log_w = score_applications(rng, applicants, judging)
     if target > 0:

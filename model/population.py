@@ -38,7 +38,8 @@ class ResidentPopulation:
         need: (N, K) need per domain in [0, 1]; 1 is worst.
         structural: (N, K) structural need level each need drifts back to, in [0, 1].
         marginalised: (N,) True for marginalised residents.
-        engagement: (N,) lived-experience engagement in [0, 1].
+        engagement: (N,) lived-experience engagement in [0, 1] (change it through
+            ``update_engagement``, which keeps ``mean_engagement`` current).
         latent: (N,) latent community resources in [0, 1] (mutual aid, volunteering).
         latent_active: (N,) True where those resources are currently mobilised.
     """
@@ -65,15 +66,18 @@ class ResidentPopulation:
         for _ in range(200):
             self.need = self._drift(self.need)
 
+        m_marg, m_other = params["engagement_start_marginalised"], params["engagement_start_others"]
         self.engagement = np.where(
-            self.marginalised, rng.beta(1.5, 10.0, size=n), rng.beta(2.0, 8.0, size=n)
-        )
-        # How readily each resident responds to outreach (mean 1).
+            self.marginalised, rng.beta(11.5 * m_marg, 11.5 * (1.0 - m_marg), size=n),
+            rng.beta(10.0 * m_other, 10.0 * (1.0 - m_other), size=n))
+        # How readily each resident responds to outreach: symmetric around 1, from 0 to 2.
         self.responsiveness = 2.0 * rng.beta(2.0, 2.0, size=n)
-        self.latent = rng.beta(2.0, 2.0, size=n)
+        latent = params["latent_mean"]
+        self.latent = rng.beta(4.0 * latent, 4.0 * (1.0 - latent), size=n)
         self.latent_active = np.zeros(n, dtype=bool)
         self._wellbeing_cache: tuple[int, np.ndarray] | None = None
         self._mean_need_cache: tuple[int, np.ndarray] | None = None
+        self._engagement_mean: float | None = None  # see mean_engagement()
         self.version = 0  # bumped whenever needs change, to invalidate caches
 
     # --- wellbeing -------------------------------------------------------------------
@@ -109,20 +113,6 @@ class ResidentPopulation:
         """
         marg_access = self.base_access + (1.0 - self.base_access) * self.engagement[idx]
         return np.where(self.marginalised[idx], marg_access, 1.0)
-
-    def reachable_candidates(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        """Draw up to ``size`` distinct residents that an organisation can reach this month.
-
-        Residents are drawn uniformly and kept with their access probability, so
-        marginalised residents with little engagement are reached less often.
-        """
-        size = min(size, self.n)
-        if size <= 0:
-            return np.empty(0, dtype=np.intp)
-        idx = np.sort(rng.integers(0, self.n, size=size))
-        idx = idx[np.concatenate(([True], idx[1:] != idx[:-1]))]  # np.unique, less overhead
-        access = self.access(idx)
-        return idx[rng.random(idx.size) < access]
 
     # --- services --------------------------------------------------------------------
     def apply_services(
@@ -178,11 +168,18 @@ class ResidentPopulation:
         self.need = self._drift(self.need)
         self.version += 1
 
+    def mean_engagement(self) -> float:
+        """Mean engagement in [0, 1], cached until engagement changes."""
+        if self._engagement_mean is None:
+            self._engagement_mean = float(self.engagement.mean())
+        return self._engagement_mean
+
     def update_engagement(self, growth: float, decay: float) -> None:
         """Mechanism 'engagement': growth toward 1 with relative decay.
 
         Growth is ``growth``/month scaled by each resident's responsiveness (mean 1).
         """
+        self._engagement_mean = None
         e = self.engagement
         e += growth * self.responsiveness * (1.0 - e) - decay * e
         np.clip(e, 0.0, 1.0, out=e)

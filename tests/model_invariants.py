@@ -3,7 +3,7 @@
 The accounting rules of MODEL.md section 6 (money conserved, needs, trust, alignment
 and engagement in range) plus what every output must be: finite, within the range
 its declared unit implies, and consistent with the agents that exist. Ranges of the
-outputs are read from the units declared in ``model.metrics``, not restated here.
+outputs are read from the bounds declared in ``model.metrics``, not restated here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from agents.funder import Funder
 from agents.nonprofit import Nonprofit
 from agents.resident import Resident
 from model.core import CollectiveImpactModel
-from model.metrics import OUTPUTS, SUMMARY_FIELDS
+from model.metrics import OUTPUTS, SERIES_OUTPUTS, SUMMARY_FIELDS, SUMMARY_OUTPUTS, Output
 
 MONEY_RTOL = 1e-9  # relative tolerance of money conservation
 
@@ -29,17 +29,11 @@ def money_conserved(paid: float, received: float) -> bool:
     return math.isclose(paid, received, rel_tol=MONEY_RTOL, abs_tol=1e-6)
 
 
-def unit_range(unit: str) -> tuple[float, float] | None:
-    """The range a declared unit implies, or None when the unit does not bound the value."""
-    if "in [0, 1]" in unit or unit.startswith("share") or unit == "bool":
-        return 0.0, 1.0
-    if unit == "correlation":
-        return -1.0, 1.0
-    if unit == "index points":  # a difference of two indices in [0, 1]
-        return -1.0, 1.0
-    if unit.startswith(("organisations", "policies", "money", "months", "1/year")):
-        return 0.0, math.inf
-    return None
+def declared_range(output: Output) -> tuple[float, float]:
+    """The bounds declared for an output (unbounded sides as infinities)."""
+    lower = -math.inf if output.lower is None else output.lower
+    upper = math.inf if output.upper is None else output.upper
+    return lower, upper
 
 
 def _in_unit_interval(name: str, values: np.ndarray) -> None:
@@ -97,14 +91,12 @@ def check_outputs(model: CollectiveImpactModel, series: pd.DataFrame,
     numbers = series.to_numpy(dtype=float)
     bad = [c for c in series.columns if not np.isfinite(series[c].to_numpy(float)).all()]
     assert np.isfinite(numbers).all(), f"NaN or infinity in outputs {bad}"
-    for name, (unit, meaning) in OUTPUTS.items():
+    for name, output in SERIES_OUTPUTS.items():
         col = series[name].to_numpy(float)
-        bounds = unit_range(unit)
-        if bounds is not None:
-            lo, hi = bounds
-            assert col.min() >= lo - 1e-12 and col.max() <= hi + 1e-12, (
-                f"{name} ({unit}) outside [{lo}, {hi}]: {col.min()}..{col.max()}")
-        if meaning.startswith("Cumulative"):
+        lo, hi = declared_range(output)
+        assert col.min() >= lo - 1e-12 and col.max() <= hi + 1e-12, (
+            f"{name} ({output.unit}) outside [{lo}, {hi}]: {col.min()}..{col.max()}")
+        if output.meaning.startswith("Cumulative"):
             assert (np.diff(col) >= -1e-9 * np.abs(col[1:]).clip(min=1.0)).all(), (
                 f"cumulative output {name} decreased")
     for domain in model.domains:
@@ -123,9 +115,8 @@ def check_outputs(model: CollectiveImpactModel, series: pd.DataFrame,
             assert name == "months_to_needle", f"summary {name} is None"
             continue
         assert math.isfinite(float(value)), f"summary {name} = {value!r}"
-        bounds = unit_range(SUMMARY_FIELDS[name][0])
-        if bounds is not None:
-            assert bounds[0] - 1e-12 <= float(value) <= bounds[1] + 1e-12, (name, value)
+        lo, hi = declared_range(SUMMARY_OUTPUTS[name])
+        assert lo - 1e-12 <= float(value) <= hi + 1e-12, (name, value)
     if summary["months_to_needle"] is not None:
         assert 0 <= summary["months_to_needle"] <= steps
     assert money_conserved(summary["funds_disbursed"], summary["funds_received"])

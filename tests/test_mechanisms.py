@@ -235,13 +235,13 @@ def test_aligned_nonprofits_serve_higher_need_than_creaming_ones():
         m = CollectiveImpactModel(scenario, rng=5, n_residents=1500, n_nonprofits=20, steps=36)
         m.run_for(30)
         served = []
-        original = m.record_cases
+        original = m.population.apply_services
 
-        def spy(residents, domain, eff, served=served, original=original, m=m):
+        def spy(residents, domains, reduction, served=served, original=original, m=m):
             served.append(m.population.need[residents].mean(axis=1))
-            original(residents, domain, eff)
+            return original(residents, domains, reduction)
 
-        m.record_cases = spy
+        m.population.apply_services = spy
         m.run_for(6)
         need_served[scenario] = np.concatenate(served).mean()
     assert need_served["collective"] > need_served["isolated"]
