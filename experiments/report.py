@@ -41,6 +41,7 @@ _SPENDING = (  # timeseries column, label, colour
     ("spend_services", "services to residents", "#4c72b0"),
     ("spend_grant_seeking", "seeking grants (applications, compliance)", "#dd8452"),
     ("spend_meetings", "meetings", "#8172b3"),
+    ("spend_reporting", "reporting to shared measurement", "#937860"),
     ("spend_backbone", "backbone staff", "#55a868"),
 )
 
@@ -197,15 +198,16 @@ def figure_money(comparison: Comparison, path: Path) -> Figure:
     ax.set_xlabel(f"money spent over the {int(ts['step'].max())} months (millions, mean "
                   f"over replications)")
     ax.set_title("Where the money went")
-    fig.legend(loc="outside lower center", ncol=4, fontsize=8, frameon=False)
+    fig.legend(loc="outside lower center", ncol=5, fontsize=8, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     _save(fig, path)
     return Figure(path.name, "Where the money went",
                   "Money spent by nonprofits and the backbone over the whole run, by purpose, in "
                   "millions (mean over replications); labels give each purpose's share of the "
                   "total. Grant seeking includes applications and government compliance "
-                  "reporting. Every scenario receives the same total funding; totals differ "
-                  "only through funders' commitment and nonprofits' reserves.")
+                  "reporting. Every scenario pays out the same pool; totals also include what "
+                  "nonprofits raise outside it (donors, fees), so they differ with how many "
+                  "nonprofits survive, with reserves and, when it is on, funder commitment.")
 
 
 def figure_churn(comparison: Comparison, path: Path, colours: dict[str, str]) -> Figure:

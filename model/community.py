@@ -20,6 +20,17 @@ import numpy as np
 from scipy import stats
 
 
+def beta_shape(mean: float, sd: float) -> tuple[float, float]:
+    """Shape parameters (a, b) of the Beta distribution with this mean and spread.
+
+    The spread is capped just below the largest a Beta distribution with that mean
+    can have; ``sd`` must be positive.
+    """
+    sd = min(sd, 0.999 * math.sqrt(mean * (1.0 - mean)))
+    concentration = mean * (1.0 - mean) / (sd * sd) - 1.0
+    return mean * concentration, (1.0 - mean) * concentration
+
+
 def beta_draw(rng: np.random.Generator, mean: float, sd: float) -> float:
     """One draw from the Beta distribution with this mean and standard deviation.
 
@@ -30,12 +41,9 @@ def beta_draw(rng: np.random.Generator, mean: float, sd: float) -> float:
     negligible spread gives the mean.
     """
     u = rng.random()
-    largest = math.sqrt(mean * (1.0 - mean))
-    sd = min(sd, 0.999 * largest)
     if sd < 1e-9:
         return mean
-    concentration = mean * (1.0 - mean) / (sd * sd) - 1.0
-    return float(stats.beta.ppf(u, mean * concentration, (1.0 - mean) * concentration))
+    return float(stats.beta.ppf(u, *beta_shape(mean, sd)))
 
 
 @dataclass(frozen=True)

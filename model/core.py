@@ -16,7 +16,7 @@ from agents.government import Government
 from agents.nonprofit import Nonprofit
 from agents.resident import Resident
 from model.caseload import choose_caseloads
-from model.community import CommunityTraits
+from model.community import CommunityTraits, beta_shape
 from model.ledger import Ledger
 from model.metrics import model_reporters, summarise
 from model.parameters import domain_names
@@ -219,8 +219,7 @@ class CollectiveImpactModel(mesa.Model):
         """
         p, rng = self.params, self.rng
         mean, sd = p["effectiveness_mean"], p["effectiveness_sd"]
-        concentration = mean * (1.0 - mean) / min(sd * sd, 0.999 * mean * (1.0 - mean)) - 1.0
-        effectiveness = float(rng.beta(mean * concentration, (1.0 - mean) * concentration))
+        effectiveness = float(rng.beta(*beta_shape(mean, sd)))
         # Pitch shares only ``pitch_effectiveness_corr`` of its variation with effectiveness.
         z_eff = (effectiveness - mean) / sd
         c = p["pitch_effectiveness_corr"]

@@ -123,3 +123,16 @@ def test_ten_thousand_residents_run(small_params):
     summary, series = run_one("collective", 3, **{**small_params, "n_residents": 10_000,
                                                  "steps": 6})
     assert len(series) == 7 and summary["funds_received"] > 0
+
+
+@pytest.mark.parametrize("first", ["import agents", "from agents.nonprofit import Nonprofit",
+                                   "from model.population import row_sum", "import model"])
+def test_packages_import_in_any_order(first):
+    """Agents import only the model's leaf modules, so any first import works."""
+    import subprocess
+    import sys
+
+    code = f"{first}\nfrom model import CollectiveImpactModel\nprint('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

@@ -25,6 +25,9 @@ FAVOURABLE = {"initial_trust": 0.6, "backbone_funding": 0.10,
 #: and little trust.
 UNFAVOURABLE = {"initial_trust": 0.1, "backbone_competence_mean": 0.15,
                 "funder_fidelity_mean": 0.3, "conflict_history_mean": 0.7}
+#: A collective that costs its members much: meetings every week and more, heavy
+#: reporting, and three times the default backbone share taken from grants.
+COSTLY = {"communication_frequency": 6.0, "reporting_cost": 0.1, "backbone_funding": 0.15}
 #: A coalition started by a three-year programme: its backbone and the funders'
 #: collective practice end after 36 months (as the Communities That Care start-up
 #: grants did); from then on the coalition stands on what membership brings.
@@ -50,6 +53,13 @@ def unfavourable() -> Comparison:
     """The full collective in the unfavourable region."""
     return run_comparison(("collective",), reps=REGION_REPS, seed=VALIDATION_SEED,
                           params=UNFAVOURABLE, progress=False)
+
+
+@pytest.fixture(scope="session")
+def costly() -> Comparison:
+    """Isolated impact and a costly full collective in the same communities."""
+    return run_comparison(("isolated", "collective"), reps=REGION_REPS, seed=VALIDATION_SEED,
+                          params=COSTLY, progress=False)
 
 
 @pytest.fixture(scope="session")
