@@ -64,6 +64,7 @@ class CollectiveImpactModel(mesa.Model):
         self._requests: list[tuple[int, int, bool, float]] = []  # own choices to make
         self._volunteer_cases_per_capacity = 0.0
         self._meeting_debt = 0.0
+        self._money_cache: tuple[int, list, np.ndarray] | None = None  # see model.metrics
 
         # The community is drawn first, so every scenario run with a seed meets the same one.
         self.traits = CommunityTraits.draw(self.rng, p)
@@ -432,10 +433,11 @@ class CollectiveImpactModel(mesa.Model):
         others.append(self.government_slot)
         if self.backbone is not None:
             others.append(self.backbone.slot)
-        members = [self._slots[s] for s in self._member_slots]
+        members = [n for n in (self._slots[s] for s in self._member_slots) if n is not None]
+        chance = floor + (1.0 - floor) * np.array([n.alignment for n in members])
         for j in range(1, n_meetings + 1):
-            attendees = [n for n in members if n is not None
-                         and self.rng.random() < floor + (1.0 - floor) * n.alignment]
+            coming = self.rng.random(chance.size) < chance
+            attendees = [n for n, c in zip(members, coming, strict=True) if c]
             for n in attendees:
                 n.attend_meeting(length)
             self.trust.build(np.array([n.slot for n in attendees] + others, dtype=np.intp),

@@ -106,6 +106,22 @@ def duplication_rate(model: CollectiveImpactModel) -> float:
     return model.duplicates_month / model.cases_month if model.cases_month else 0.0
 
 
+def _money_of_the_experienced(model: CollectiveImpactModel) -> tuple[list, np.ndarray]:
+    """Nonprofits at least a year old and their grant money per month, centred.
+
+    Computed once a month for both money correlations (cached on the model's step).
+    """
+    cached = model._money_cache
+    if cached is not None and cached[0] == model.steps:
+        return cached[1], cached[2]
+    nps = [n for n in model.nonprofits if n.has_year_of_history]
+    money = np.array([n.income_rate for n in nps])
+    if money.size:
+        money -= money.sum() / money.size
+    model._money_cache = (model.steps, nps, money)
+    return nps, money
+
+
 def _money_correlation(model: CollectiveImpactModel, trait: str) -> float:
     """Correlation across active nonprofits of money received per month and ``trait``.
 
@@ -115,13 +131,11 @@ def _money_correlation(model: CollectiveImpactModel, trait: str) -> float:
 
     0 when it is undefined (fewer than three nonprofits or no variation).
     """
-    nps = [n for n in model.nonprofits if n.has_year_of_history]
+    nps, money = _money_of_the_experienced(model)
     if len(nps) < 3:
         return 0.0
-    money = np.array([n.income_rate for n in nps])
     values = np.array([getattr(n, trait) for n in nps])
-    money -= money.sum() / money.size  # means without np.mean's call overhead
-    values -= values.sum() / values.size
+    values -= values.sum() / values.size  # the mean without np.mean's call overhead
     spread = float(np.sqrt((money @ money) * (values @ values)))
     # Pearson's r, written out: np.corrcoef costs more than the rest of the metric.
     return float(money @ values) / spread if spread > 0 else 0.0
