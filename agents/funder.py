@@ -136,9 +136,29 @@ class Funder(GrantMaker):
         self.model.on_priority_change(self, old, self.priority_domain)
 
     def review_year(self) -> None:
-        """Scheduled yearly: decide whether to stay on the agenda, then review commitment."""
-        self.review_fidelity()
+        """Scheduled yearly: turnover, whether to stay on the agenda, then commitment."""
+        if self.model.rng.random() < self.model.params["funder_turnover_rate"]:
+            self.turn_over()
+        else:
+            self.review_fidelity()
         self.review_commitment()
+
+    def turn_over(self) -> None:
+        """Mechanism 'funder turnover': new leadership (or a new funder) takes this seat.
+
+        Running grants are honoured, but the newcomer brings its own priority domain,
+        nobody's trust carries over (its trust row and column start afresh), and it
+        sits out the common agenda and the collective's meetings until its next yearly
+        review.
+        """
+        model = self.model
+        k = model.params["n_domains"]
+        old = self.priority_domain
+        self.priority_domain = int(model.rng.integers(0, k))
+        model.trust.reset_slot(self.slot)
+        self.on_agenda = False
+        if self.priority_domain != old:
+            model.on_priority_change(self, old, self.priority_domain)
 
     def review_fidelity(self) -> None:
         """Funders who leave the collective: stay on the agenda with a trust-gated chance.
@@ -150,6 +170,7 @@ class Funder(GrantMaker):
         """
         model = self.model
         if self.collective_share <= 0 or model.params["common_agenda"] <= 0:
+            self.on_agenda = True  # nothing to leave: it takes part as it is
             return
         trust = model.trust_in_members(self.slot)
         stays = model.rng.random() < self.fidelity * (0.5 + 0.5 * trust)

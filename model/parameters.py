@@ -178,6 +178,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("organising_capacity_mean", "float", 0.3, "capacity in [0, 1]", "Prior mean of residents' capacity to organise for policy on their own (Beta prior).", 0.01, 0.99, group="community"),
     _p("organising_capacity_sd", "float", 0.15, "capacity", "Prior spread of organising capacity between communities.", 0.0, 0.49, group="community"),
     _p("initial_trust_sd", "float", 0.1, "trust", "Spread of starting trust: of the community's mean around initial_trust, and of each pair around that mean (both times community_variation).", 0.0, 0.5, group="community"),
+    _p("funder_turnover_rate", "float", 0.05, "1/year", "Yearly chance that a funder is replaced (new leadership or a new funder): new priority, trust starting afresh, a year off the agenda.", 0.0, 1.0, group="community"),
     _p("window_rate", "float", 0.02, "1/month", "Mean monthly chance that a political window opens (about one every four years).", 0.0, 1.0, group="community"),
     _p("window_months", "float", 12.0, "months", "Mean length of an open political window.", 1.0, 120.0, group="community"),
     _p("agenda_noise", "float", 0.3, "share of mean need", "Error of the common agenda's reading of need per domain when residents are not engaged (engagement shrinks it).", 0.0, 2.0, group="community"),

@@ -123,7 +123,7 @@ NAMED_SCENARIOS: dict[str, NamedScenario] = {
 
 def make_scenario(
     scenario: str | Scenario = "collective", rng: Any = None, **params: Any
-) -> CollectiveImpactScenario:
+) -> _ValidatedScenario:
     """Build a validated scenario object.
 
     Args:

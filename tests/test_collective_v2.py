@@ -155,3 +155,16 @@ def test_learning_from_data_is_open_to_every_regime():
     grew = [n.potential > before[n.slot] for n in model.nonprofits if n.slot in before]
     assert any(grew)
     assert all(n.potential <= n.learning_ceiling + 1e-12 for n in model.nonprofits)
+
+
+def test_funders_turn_over_with_fresh_trust_and_a_year_off_the_agenda():
+    """Funder turnover: the new funder's trust starts afresh and it leaves the agenda."""
+    model = CollectiveImpactModel("collective", rng=6, **{**SMALL, "funder_turnover_rate": 1.0,
+                                                          "initial_trust_sd": 0.0})
+    funder = model.funders[0]
+    model.trust.trust[:, funder.slot] = 0.9
+    funder.review_year()
+    assert not funder.on_agenda
+    newcomer = model.trust.newcomer
+    others = [s for s in range(model.trust.trust.shape[0]) if s != funder.slot]
+    assert np.allclose(model.trust.trust[others, funder.slot], newcomer)

@@ -56,6 +56,15 @@ def unfavourable() -> Comparison:
 
 
 @pytest.fixture(scope="session")
+def two_sizes() -> dict[int, Comparison]:
+    """The same scenarios in communities of 1,000 and of 2,000 residents with twice the money."""
+    return {n: run_comparison(("isolated", "collective"), reps=REGION_REPS,
+                              seed=VALIDATION_SEED, progress=False,
+                              params={"n_residents": n, "total_funding": 2_500.0 * n})
+            for n in (1000, 2000)}
+
+
+@pytest.fixture(scope="session")
 def costly() -> Comparison:
     """Isolated impact and a costly full collective in the same communities."""
     return run_comparison(("isolated", "collective"), reps=REGION_REPS, seed=VALIDATION_SEED,

@@ -136,6 +136,23 @@ def test_the_comparison_with_isolated_impact_can_go_either_way(field_comparison,
            f"communities; gains less in {costly_less:.0%} of costly ones")
 
 
+def test_outcomes_scale_with_money_per_resident(two_sizes):
+    """Scale: doubling residents and money leaves the distribution of outcomes unchanged
+    within noise. Criteria per scenario: a two-sample Kolmogorov-Smirnov test does not
+    reject equality at 5%, and mean improvement differs by less than one point."""
+    criteria, report = {}, []
+    for scenario in ("isolated", "collective"):
+        small, large = (_runs(two_sizes[n], scenario)["improvement_pct"].to_numpy(float)
+                        for n in (1000, 2000))
+        p = float(stats.ks_2samp(small, large).pvalue)
+        gap = abs(small.mean() - large.mean())
+        criteria[f"{scenario}: same distribution"] = p > ALPHA
+        criteria[f"{scenario}: means within 1 point"] = gap < 1.0
+        report.append(f"{scenario}: {small.mean():+.2f} vs {large.mean():+.2f} points, "
+                      f"KS p={p:.2f}")
+    _check(criteria, "; ".join(report))
+
+
 def test_every_scenario_disburses_the_same_money(field_comparison):
     """Equal money: funds disbursed over the run differ by less than 1% between
     scenarios, in every community."""
