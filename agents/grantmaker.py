@@ -60,15 +60,21 @@ class GrantMaker(mesa.Agent, abc.ABC):
             spare = available - committed
             top_up = spare / committed if committed > 0 and spare > 0 else 0.0
             program.carried = spare if committed <= 0 and spare > 0 else 0.0
+            factor = 1.0 + top_up
             still_running = []
             for grant in program.grants:
-                self.pay(grant.recipient, grant.monthly * (1.0 + top_up), self.compliance_share)
+                # Recipients record their side one by one; the payer its total below.
+                grant.recipient.receive(grant.monthly * factor, self.compliance_share)
                 grant.months_left -= 1
                 if grant.months_left > 0:
                     still_running.append(grant)
                 else:
                     grant.recipient.grants.remove(grant)
             program.grants = still_running
+            paid = committed * factor
+            if paid > 0:
+                self.paid_out += paid
+                self.model.ledger.record_paid(paid)
 
     def cancel_grants_to(self, nonprofit: Nonprofit) -> None:
         """Stop paying a nonprofit that closed (the money stays with the grant maker)."""

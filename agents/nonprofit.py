@@ -279,6 +279,8 @@ class Nonprofit(mesa.Agent):
         x (0.5 + 0.5 x guidance) x trust in the members, guidance being the coordinator's
         capacity; for a non-member drive is 0 and its alignment fades.
         """
+        if not self.is_member and self.alignment == 0.0:
+            return  # nothing sustains it and nothing is left to fade
         model = self.model
         p = model.params
         drive = 0.0

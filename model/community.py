@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy.special import betaincinv
 
 
 def beta_shape(mean: float, sd: float) -> tuple[float, float]:
@@ -43,7 +43,8 @@ def beta_draw(rng: np.random.Generator, mean: float, sd: float) -> float:
     u = rng.random()
     if sd < 1e-9:
         return mean
-    return float(stats.beta.ppf(u, *beta_shape(mean, sd)))
+    a, b = beta_shape(mean, sd)
+    return float(betaincinv(a, b, u))  # the Beta quantile function at u
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,7 @@ class CollectiveImpactModel(mesa.Model):
         self._volunteer_cases_per_capacity = 0.0
         self._meeting_debt = 0.0
         self._money_cache: tuple[int, list, np.ndarray] | None = None  # see model.metrics
+        self._trust_in_members: tuple[int, np.ndarray] | None = None  # (trust version, means)
 
         # The community is drawn first, so every scenario run with a seed meets the same one.
         self.traits = CommunityTraits.draw(self.rng, p)
@@ -297,6 +298,7 @@ class CollectiveImpactModel(mesa.Model):
         self._member_slots = [n.slot for n in members]
         backbone = [self.backbone.slot] if self.backbone is not None else []
         self._trust_group = self._member_slots + backbone
+        self._trust_in_members = None  # recomputed on demand (see trust_in_members)
         self._coordination = self._coordination_now(len(members), prospective=False)
         sharing = sum(n.shares_data for n in members) / len(members) if members else 0.0
         # Free riders read the shared data without reporting: the pool is thinner.
@@ -335,10 +337,34 @@ class CollectiveImpactModel(mesa.Model):
         With nobody to trust in yet, its mean trust toward the other nonprofits: the
         partners it would have.
         """
+        cached = self._trust_in_members
+        if cached is None or cached[0] != self.trust.version:
+            cached = (self.trust.version, self._mean_trust_toward_members())
+            self._trust_in_members = cached
+        return float(cached[1][slot])
+
+    def _mean_trust_toward_members(self) -> np.ndarray:
+        """Every slot's mean trust toward this month's members and backbone (one pass).
+
+        A slot with nobody else in that group gets its mean trust toward the active
+        nonprofits instead. Diagonal entries are 0, so a member's own slot adds nothing.
+        """
+        trust = self.trust.trust
+
+        def mean_toward(group: list[int]) -> np.ndarray:
+            others = np.full(trust.shape[0], float(len(group)))
+            others[group] -= 1.0  # nobody counts itself
+            sums = trust[:, group].sum(axis=1) if group else np.zeros(trust.shape[0])
+            return np.divide(sums, others, out=np.zeros_like(sums), where=others > 0)
+
         group = self._trust_group
-        if not group or group == [slot]:
-            group = [n.slot for n in self._slots if n is not None]
-        return self.trust.toward(slot, group)
+        means = mean_toward(group)
+        lonely = np.full(trust.shape[0], len(group), dtype=float)
+        lonely[group] -= 1.0
+        if (lonely <= 0).any():
+            fallback = mean_toward([n.slot for n in self._slots if n is not None])
+            means = np.where(lonely > 0, means, fallback)
+        return means
 
     def trust_in_coordinator(self, slot: int) -> float:
         """Trust of ``slot`` in whoever prepares the referral list."""
@@ -490,15 +516,18 @@ class CollectiveImpactModel(mesa.Model):
             self.referrals.prepare(self.rng, self.population,
                                    np.zeros(self.params["n_domains"]), 0.0)
             return
-        demand = np.zeros(self.params["n_domains"])
-        cost = self.params["service_cost"]
+        p = self.params
+        demand = np.zeros(p["n_domains"])
+        per_money = 1.0 / p["service_cost"]
+        volunteers = self._volunteer_cases_per_capacity
         for s in self._member_slots:
             n = self._slots[s]
             if n is None:
                 continue
             money = n.monthly_budget + n.reserves / 12.0
-            cases = max(0.0, money) / cost + self.volunteer_cases(n)
-            demand[n.domain] += 2.0 * cases * n.referral_share()
+            cases = max(0.0, money) * per_money + volunteers * n.fixed_cost
+            # Twice the expected referred cases (n.referral_share(), written out).
+            demand[n.domain] += 2.0 * cases * p["mutually_reinforcing"] * n.alignment
         self.referrals.prepare(self.rng, self.population, np.ceil(demand),
                                self.coordination_capacity())
 

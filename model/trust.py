@@ -35,6 +35,7 @@ class TrustNetwork:
         self.trust = np.clip(np.array(start, dtype=float), 0.0, 1.0)
         np.fill_diagonal(self.trust, 0.0)
         self._contact = np.zeros(self.trust.shape, dtype=bool)
+        self.version = 0  # bumped on every change, so readers can cache what they derive
 
     def build(self, members: np.ndarray, intensity: float = 1.0) -> None:
         """Raise trust among all pairs of ``members`` (a meeting or joint work)."""
@@ -46,6 +47,7 @@ class TrustNetwork:
         np.fill_diagonal(t, 0.0)
         self.trust[block] = t
         self._contact[block] = True
+        self.version += 1
 
     def erode(self, trusters: np.ndarray, trusted: np.ndarray, intensity: float = 1.0) -> None:
         """Lower the trust of each of ``trusters`` toward each of ``trusted``."""
@@ -55,17 +57,20 @@ class TrustNetwork:
         self.trust[block] *= 1.0 - min(1.0, self.erode_rate * intensity)
         self._contact[block] = True
         np.fill_diagonal(self.trust, 0.0)
+        self.version += 1
 
     def end_month(self) -> None:
         """Decay trust between pairs that had no contact this month, then reset contacts."""
         self.trust[~self._contact] *= 1.0 - self.decay
         self._contact[:] = False
+        self.version += 1
 
     def reset_slot(self, slot: int) -> None:
         """Give a new occupant of ``slot`` the newcomer's trust, both ways."""
         self.trust[slot, :] = self.newcomer
         self.trust[:, slot] = self.newcomer
         self.trust[slot, slot] = 0.0
+        self.version += 1
 
     def mean_among(self, slots: np.ndarray) -> float:
         """Mean trust over ordered pairs of distinct ``slots`` (0 if fewer than two)."""
