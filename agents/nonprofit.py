@@ -216,11 +216,6 @@ class Nonprofit(mesa.Agent):
 
     # --- collaboration ----------------------------------------------------------------
     @property
-    def is_aligned(self) -> bool:
-        """Whether it counts as aligned: a member of the collective."""
-        return self.is_member
-
-    @property
     def reporting_precision(self) -> float:
         """Precision of its outcome data as funders read them (shared data, if it reports)."""
         return self.model.measurement_precision() if self.shares_data else 0.0

@@ -7,8 +7,6 @@ Slots of closed nonprofits are reused by entrants, so the matrix never grows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 
 
@@ -79,11 +77,3 @@ class TrustNetwork:
             return 0.0
         block = self.trust[np.ix_(slots, slots)]
         return float(block.sum() / (n * (n - 1)))
-
-    def toward(self, truster: int, trusted: Sequence[int]) -> float:
-        """Mean trust of ``truster`` toward ``trusted`` (excluding itself; 0 if none)."""
-        others = [j for j in trusted if j != truster]  # a short list: cheaper than masking
-        if not others:
-            return 0.0
-        row = self.trust[truster].take(others)
-        return float(row.sum() / row.size)  # the mean, without np.mean's call overhead
