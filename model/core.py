@@ -51,6 +51,7 @@ class CollectiveImpactModel(mesa.Model):
         self.params: dict[str, Any] = validated.parameters()
         p = self.params
         self.domains = domain_names(p["n_domains"])
+        self._coalition_possible = any(p[c] > 0 for c in _WORKING_CONDITIONS)  # fixed per run
         self.collective_share = {"isolated": 0.0, "collective": 1.0,
                                  "hybrid": p["hybrid_collective_share"]}[p["regime"]]
         self.ledger = Ledger()
@@ -306,7 +307,7 @@ class CollectiveImpactModel(mesa.Model):
 
     def coalition_possible(self) -> bool:
         """Whether there is anything to join: one of the four working conditions is on."""
-        return any(self.params[c] > 0 for c in _WORKING_CONDITIONS)
+        return self._coalition_possible
 
     def _coordination_now(self, n_members: int, prospective: bool) -> float:
         own = 0.0
@@ -351,19 +352,17 @@ class CollectiveImpactModel(mesa.Model):
         """
         trust = self.trust.trust
 
-        def mean_toward(group: list[int]) -> np.ndarray:
+        def mean_toward(group: list[int]) -> tuple[np.ndarray, np.ndarray]:
             others = np.full(trust.shape[0], float(len(group)))
             others[group] -= 1.0  # nobody counts itself
             sums = trust[:, group].sum(axis=1) if group else np.zeros(trust.shape[0])
-            return np.divide(sums, others, out=np.zeros_like(sums), where=others > 0)
+            means = np.divide(sums, others, out=np.zeros_like(sums), where=others > 0)
+            return means, others
 
-        group = self._trust_group
-        means = mean_toward(group)
-        lonely = np.full(trust.shape[0], len(group), dtype=float)
-        lonely[group] -= 1.0
-        if (lonely <= 0).any():
-            fallback = mean_toward([n.slot for n in self._slots if n is not None])
-            means = np.where(lonely > 0, means, fallback)
+        means, others = mean_toward(self._trust_group)
+        if (others <= 0).any():
+            fallback, _ = mean_toward([n.slot for n in self._slots if n is not None])
+            means = np.where(others > 0, means, fallback)
         return means
 
     def trust_in_coordinator(self, slot: int) -> float:
