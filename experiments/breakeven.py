@@ -27,25 +27,37 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.compare import (
-    CONFIDENCE,
-    RunSpec,
-    execute_runs,
-    mean_interval,
-    replication_seeds,
-    share_interval,
-    write_csv,
+from experiments.compare import write_csv
+from experiments.engine import (
+    DEFAULT_MASTER_SEED,
+    Design,
+    ModelEvaluation,
+    RunStore,
+    StudyFolder,
+    analysis_seed,
+    execute,
+    make_executor,
+    model_schema,
 )
+from experiments.engine.limits import MAX_POINTS, MAX_REPLICATIONS, check_count, check_jobs
+from experiments.engine.store import write_frame
 from experiments.errors import UsageError
-from experiments.io import write_json, write_parquet
-from model.metrics import SUMMARY_FIELDS
-from model.parameters import DEFAULTS, Parameter, get_parameter
+from experiments.io import write_json
+from experiments.stats import (
+    BOOTSTRAP_SAMPLES,
+    CONFIDENCE,
+    bootstrap_interval,
+    mean_interval,
+    share_interval,
+)
+from model.metrics import SUMMARY_OUTPUTS
+from model.parameters import Parameter, get_parameter
 from model.scenarios import make_scenario
 
 DEFAULT_REPS = 16  # replications per value: a share known to about +/- 0.25 at worst
 DEFAULT_POINTS = 6  # evenly spaced values over the range in the first pass
 DEFAULT_REFINE = 4  # extra values inside the bracket of the first crossing
-BOOTSTRAP_SAMPLES = 2000
+MAX_VALUES = 10_000  # values per pass: a response curve finer than this says nothing more
 
 _TARGET = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:(>=|<=)\s*(\S+))?\s*$")
 
@@ -91,14 +103,14 @@ def parse_target(text: str) -> Target:
         raise UsageError(f"--target: got {text!r}; expected OUTPUT (a yes/no output such as "
                          "needle_moved) or OUTPUT>=VALUE or OUTPUT<=VALUE")
     output, op, value = match.groups()
-    if output not in SUMMARY_FIELDS:
+    if output not in SUMMARY_OUTPUTS:
         raise UsageError(f"--target: unknown output {output!r}; allowed: one of "
-                         + ", ".join(SUMMARY_FIELDS))
-    is_flag = SUMMARY_FIELDS[output][0] == "bool"
+                         + ", ".join(SUMMARY_OUTPUTS))
+    is_flag = SUMMARY_OUTPUTS[output].unit == "bool"
     if op is None:
         if not is_flag:
             raise UsageError(f"--target: {output!r} is a number "
-                             f"({SUMMARY_FIELDS[output][0]}); give a threshold, e.g. "
+                             f"({SUMMARY_OUTPUTS[output].unit}); give a threshold, e.g. "
                              f"'{output}>=VALUE' or '{output}<=VALUE'")
         return Target(output, "true")
     try:
@@ -125,6 +137,20 @@ class BreakevenPlan:
     reps: int
     master_seed: int
     params: dict[str, Any]
+
+    def design(self, values: list[float]) -> Design:
+        """Runs of ``values`` (in order), ``reps`` each, common seeds across values."""
+        fixed = {"scenario": self.scenario, **self.params}
+        return Design(tuple({self.parameter.name: v} for v in values), self.reps,
+                      self.master_seed, "common", fixed)
+
+    def config(self) -> dict[str, Any]:
+        """What determines the runs, as plain data (the result folder's fingerprint)."""
+        return {"parameter": self.parameter.name, "target": self.target.describe(),
+                "probability": self.probability, "scenario": self.scenario,
+                "range": [self.low, self.high], "points": self.points, "refine": self.refine,
+                "reps": self.reps, "master_seed": self.master_seed,
+                "params": dict(self.params), "seed_policy": "common"}
 
     def grid(self) -> list[float]:
         """The first-pass values: ``points`` evenly spaced from low to high."""
@@ -169,19 +195,24 @@ def plan_breakeven(parameter: str, target: str | Target, probability: float = 0.
         raise UsageError(f"--set {parameter}=...: the searched parameter cannot also be fixed")
     if not (isinstance(probability, int | float) and 0.0 < probability <= 1.0):
         raise UsageError(f"--probability: got {probability!r}; allowed: a number in (0, 1]")
-    for name, value, least in (("points", points, 2), ("refine", refine, 0), ("reps", reps, 2)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < least:
-            raise UsageError(f"--{name}: got {value!r}; allowed: an integer of at least {least}")
+    check_count("--points", points, 2, MAX_VALUES)
+    check_count("--refine", refine, 0, MAX_VALUES)
+    check_count("--reps", reps, 2, MAX_REPLICATIONS)
     low = param.validate(param.minimum if low is None else low)
     high = param.validate(param.maximum if high is None else high)
     if not low < high:
         raise UsageError(f"--range: got {low:g} to {high:g}; the low end must be below the "
                          "high end")
     master = params.pop("seed", None) if seed is None else seed
-    master = get_parameter("seed").validate(DEFAULTS["seed"] if master is None else master)
-    make_scenario(scenario, **{**params, parameter: low})  # refuses bad scenario or values
-    return BreakevenPlan(param, target, float(probability), scenario, low, high, points,
+    master = get_parameter("seed").validate(DEFAULT_MASTER_SEED if master is None else master)
+    make_scenario(scenario, rng=master, **{**params, parameter: low})  # refuses bad input
+    plan = BreakevenPlan(param, target, float(probability), scenario, low, high, points,
                          refine, reps, master, params)
+    if points + refine > MAX_POINTS:
+        raise UsageError(f"--points/--refine: {points + refine:,} values; allowed: at most "
+                         f"{MAX_POINTS:,}")
+    plan.design([])  # refuses a design too large to run, before any work
+    return plan
 
 
 @dataclass
@@ -222,7 +253,13 @@ class BreakevenResult:
             "interval_level": CONFIDENCE,
             "searched_range": [p.low, p.high], "values_run": self.curve["value"].tolist(),
             "reps_per_value": p.reps, "runs": len(self.runs), "master_seed": p.master_seed,
-            "parameters_changed": p.params,
+            "parameters_changed": p.params, "parameter_meaning": p.parameter.description,
+            "target_output": p.target.output, "target_op": p.target.op,
+            "target_threshold": p.target.threshold,
+            "target_unit": SUMMARY_OUTPUTS[p.target.output].unit,
+            "points": p.points, "refine": p.refine, "bootstrap_samples": BOOTSTRAP_SAMPLES,
+            "bootstrap_seed": analysis_seed(p.master_seed), "seed_policy": "common",
+            "failed_runs": int(self.runs["error"].notna().sum()),
         }
 
 
@@ -254,34 +291,26 @@ def _met_matrix(runs: pd.DataFrame, values: list[float]) -> np.ndarray:
 
 def _curve(runs: pd.DataFrame, plan: BreakevenPlan) -> pd.DataFrame:
     records = []
-    unit = SUMMARY_FIELDS[plan.target.output][0]
+    flag = SUMMARY_OUTPUTS[plan.target.output].unit == "bool"
     for value, group in runs.groupby("value", sort=True):
         share, lo, hi = share_interval(int(group["met"].sum()), len(group))
         out = pd.to_numeric(group[plan.target.output], errors="coerce").astype(float)
-        mean, mlo, mhi = mean_interval(out) if unit != "bool" else (share, lo, hi)
+        mean, mlo, mhi = (share, lo, hi) if flag else mean_interval(out)
         records.append({"value": value, "runs": len(group), "met": int(group["met"].sum()),
                         "share_met": share, "share_lo": lo, "share_hi": hi,
                         "output_mean": mean, "output_lo": mlo, "output_hi": mhi})
     return pd.DataFrame(records)
 
 
-def _run_values(plan: BreakevenPlan, values: list[float], jobs: int | None,
-                progress: bool) -> pd.DataFrame:
-    seeds = replication_seeds(plan.master_seed, plan.reps)
-    specs: list[RunSpec] = []
-    params: list[float] = []
-    for v in values:
-        for r, s in enumerate(seeds):
-            specs.append(RunSpec(plan.scenario, r, s))
-            params.append(v)
-    per_run = [{**plan.params, plan.parameter.name: v} for v in params]
-    results = execute_runs(specs, per_run, jobs=jobs, progress=progress,
-                           desc="cisim breakeven")
-    rows = []
-    for spec, value, (summary, _series) in zip(specs, params, results, strict=True):
-        rows.append({"value": value, "replication": spec.replication, "seed": spec.seed,
-                     **summary})
-    runs = pd.DataFrame(rows)
+def _execute(plan: BreakevenPlan, values: list[float], store: RunStore | None,
+             executor: object, progress: bool) -> pd.DataFrame:
+    """Run (or resume) the runs of ``values``; return their rows with ``value`` and ``met``."""
+    design = plan.design(values)
+    schema = model_schema(series=False)
+    done = execute(design, ModelEvaluation(plan.scenario), schema, store=store,
+                   executor=executor, progress=progress, desc="cisim breakeven")
+    runs = done.runs[done.runs["run_id"] < design.n_runs].copy()
+    runs.insert(1, "value", [values[p] for p in runs["point"]])
     runs["met"] = plan.target.met(runs[plan.target.output])
     return runs
 
@@ -292,7 +321,8 @@ def run_breakeven(parameter: str, target: str | Target, probability: float = 0.5
                   refine: int = DEFAULT_REFINE, reps: int = DEFAULT_REPS,
                   seed: int | None = None, jobs: int | None = None,
                   params: Mapping[str, Any] | None = None,
-                  progress: bool = True) -> BreakevenResult:
+                  progress: bool = True, *, out: str | os.PathLike | None = None,
+                  backend: str = "loky", scheduler: str | None = None) -> BreakevenResult:
     """Search ``parameter`` for the smallest value meeting ``target`` with ``probability``.
 
     Args:
@@ -305,28 +335,55 @@ def run_breakeven(parameter: str, target: str | Target, probability: float = 0.5
         points: evenly spaced values in the first pass (>= 2).
         refine: extra values inside the bracket of the first crossing (>= 0).
         reps: replications per value (>= 2); replication r has the same seed everywhere.
-        seed: master seed (default: the declared seed).
+        seed: master seed (default: ``DEFAULT_MASTER_SEED``).
         jobs: worker processes (None: all cores); results do not depend on it.
         params: other declared parameters fixed for every run.
         progress: show progress bars.
+        out: a result folder owned by ``breakeven`` for the runs (resumed when it holds
+            some); None keeps them in memory.
+        backend: ``"loky"`` or ``"dask"``.
+        scheduler: address of a Dask scheduler (with ``backend="dask"``).
     """
     plan = plan_breakeven(parameter, target, probability, scenario, low, high, points,
                           refine, reps, seed, params)
+    workers = check_jobs(jobs)
+    if out is None:
+        with make_executor(backend, workers, scheduler) as executor:
+            return search(plan, None, executor, progress)
+    with open_folder(plan, out) as folder, \
+            make_executor(backend, workers, scheduler) as executor:
+        return search(plan, RunStore(folder.path, model_schema(series=False)), executor,
+                      progress)
+
+
+def open_folder(plan: BreakevenPlan, out: str | os.PathLike) -> StudyFolder:
+    """The result folder of ``plan`` (not yet entered; ``check()`` refuses a wrong one)."""
+    return StudyFolder(out, "breakeven", plan.config(),
+                       {"analysis_seeds": {"bootstrap": analysis_seed(plan.master_seed)}})
+
+
+def search(plan: BreakevenPlan, store: RunStore | None, executor: object,
+           progress: bool) -> BreakevenResult:
+    """The two passes of the search on ``executor``, its runs kept in ``store``."""
     values = plan.grid()
-    runs = _run_values(plan, values, jobs, progress)
+    runs = _execute(plan, values, store, executor, progress)
     shares = _curve(runs, plan)["share_met"].to_numpy()
     hits = np.flatnonzero(shares >= plan.probability - 1e-12)
     if hits.size and hits[0] > 0 and plan.refine:
         extra = plan.refinement(values[hits[0] - 1], values[hits[0]], values)
         if extra:
-            runs = pd.concat([runs, _run_values(plan, extra, jobs, progress)],
-                             ignore_index=True)
+            values = values + extra
+            runs = _execute(plan, values, store, executor, progress)
+    failed = runs["error"].notna()
+    if failed.any():
+        raise UsageError(f"{int(failed.sum())} runs failed (first: "
+                         f"{runs.loc[failed, 'error'].iloc[0]}); the search needs every run")
     runs = runs.sort_values(["value", "replication"], kind="stable").reset_index(drop=True)
     curve = _curve(runs, plan)
     grid = curve["value"].tolist()
     estimate = first_crossing(curve["value"].to_numpy(float), curve["share_met"].to_numpy(),
                               plan.probability)
-    lo, hi = bootstrap_interval(plan, _met_matrix(runs, grid), np.asarray(grid, float))
+    lo, hi = crossing_interval(plan, _met_matrix(runs, grid), np.asarray(grid, float))
     if not np.isfinite(estimate):
         status, estimate = "not reached", np.nan
     elif estimate <= plan.low:
@@ -336,34 +393,26 @@ def run_breakeven(parameter: str, target: str | Target, probability: float = 0.5
     return BreakevenResult(plan, runs, curve, estimate, lo, hi, status)
 
 
-def bootstrap_interval(plan: BreakevenPlan, met: np.ndarray,
-                       values: np.ndarray) -> tuple[float, float]:
-    """Percentile interval of the crossing, resampling whole replications.
+def crossing_interval(plan: BreakevenPlan, met: np.ndarray,
+                      values: np.ndarray) -> tuple[float, float]:
+    """Percentile bootstrap interval of the crossing, resampling whole replications.
 
     Resamples that never reach the probability count as beyond the range (inf), so
     an upper end of inf means "possibly not within the searched range".
     """
-    rng = np.random.default_rng(np.random.SeedSequence(plan.master_seed).spawn(
-        plan.reps + 1)[plan.reps])
-    reps = met.shape[0]
-    draws = rng.integers(0, reps, size=(BOOTSTRAP_SAMPLES, reps))
-    shares = met[draws].mean(axis=1)  # (samples, values)
-    crossings = np.array([first_crossing(values, s, plan.probability) for s in shares])
-    tail = (1.0 - CONFIDENCE) / 2.0
-    lo, hi = np.quantile(crossings, [tail, 1.0 - tail], method="inverted_cdf")
-    return float(lo), float(hi)
+    return bootstrap_interval(
+        met, lambda m: first_crossing(values, m.mean(axis=0), plan.probability),
+        seed=analysis_seed(plan.master_seed), upper_limit=float(values[-1]))
 
 
 def write_breakeven(result: BreakevenResult, out: str | os.PathLike) -> dict[str, Path]:
-    """Write ``runs.parquet``, ``curve.csv``, ``breakeven.json``, the figure and ``report.md``."""
-    from experiments.report import write_breakeven_report
-
+    """Write ``runs.parquet``, ``curve.csv`` and ``breakeven.json`` into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"runs.parquet": out / "runs.parquet", "curve.csv": out / "curve.csv",
              "breakeven.json": out / "breakeven.json"}
-    write_parquet(result.runs, paths["runs.parquet"])
+    write_frame(result.runs.drop(columns=["value", "met"]), model_schema(series=False).runs,
+                paths["runs.parquet"])
     write_csv(result.curve, paths["curve.csv"])
     write_json(result.record(), paths["breakeven.json"])
-    paths.update(write_breakeven_report(result, out))
     return paths

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import re
 import sys
 import traceback
+import warnings
 
+from experiments.engine.limits import suggest
 from experiments.errors import UsageError
 from model.parameters import ParameterError
 
@@ -27,17 +31,38 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+_CHOICE = re.compile(r"invalid choice: '([^']*)' \(choose from (.*)\)")
+_LONGEST_ERROR = 300  # characters of an error line; long inputs are cut
+
+
 class _Parser(argparse.ArgumentParser):
-    """An argparse parser whose errors are one line and exit code 2."""
+    """An argparse parser: no abbreviated options, one-line errors with suggestions."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("allow_abbrev", False)  # --step is not --steps
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def error(self, message: str) -> None:  # noqa: D102
+        match = _CHOICE.search(message)
+        if match:
+            choices = re.findall(r"'([^']*)'", match.group(2))
+            message += suggest(match.group(1), choices)
         raise UsageError(f"{self.prog}: {message}")
+
+
+def version() -> str:
+    """The installed package's version."""
+    try:
+        return importlib.metadata.version("collective-impact-sim")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The full parser, with every registered subcommand."""
     parser = _Parser(prog="cisim", description="Collective-impact simulation tools.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    parser.add_argument("--version", action="version", version=f"cisim {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
     for name in COMMAND_MODULES:
@@ -45,17 +70,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(message: object) -> str:
+    text = " ".join(str(message).split())
+    return text if len(text) <= _LONGEST_ERROR else text[: _LONGEST_ERROR - 3] + "..."
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str,
+                  lineno: int, file: object = None, line: str | None = None) -> None:
+    print(f"cisim: warning: {_one_line(message)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``cisim`` with ``argv`` (default: the process arguments); return the exit code."""
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    parser = build_parser()
+    if not argv:
+        parser.print_usage()
+        print("cisim: error: give a command; 'cisim --help' lists them, 'cisim COMMAND "
+              "--help' explains one", file=sys.stderr)
+        return 2
     try:
-        args = build_parser().parse_args(argv)
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            if not debug:
+                warnings.showwarning = _show_warning  # one line each, no source lines
+            args = parser.parse_args(argv)
+            return int(args.func(args) or 0)
     except (UsageError, ParameterError) as exc:
         if debug:
             traceback.print_exc()
-        print(f"cisim: error: {exc}", file=sys.stderr)
+        print(f"cisim: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cisim: interrupted", file=sys.stderr)

@@ -41,7 +41,7 @@ def write_parquet(df: pd.DataFrame, path: str | os.PathLike) -> None:
 def write_json(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` as indented JSON atomically."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, default=_json_default) + "\n")
+        tmp.write_text(json.dumps(obj, indent=2, default=plain) + "\n")
 
 
 def write_text(text: str, path: str | os.PathLike) -> None:
@@ -50,7 +50,18 @@ def write_text(text: str, path: str | os.PathLike) -> None:
         tmp.write_text(text)
 
 
-def _json_default(value: Any) -> Any:
-    if hasattr(value, "item"):  # NumPy scalars
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON data: NumPy scalars and arrays become Python numbers and lists.
+
+    The one ``default=`` hook of every ``json.dumps`` in the project.
+
+    Raises:
+        TypeError: for anything else JSON cannot hold.
+    """
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
         return value.item()
+    if isinstance(value, Path):
+        return str(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -10,6 +10,7 @@ import pandas as pd
 from model.core import CollectiveImpactModel
 from model.parameters import ParameterError
 from model.scenarios import make_scenario
+from model.seeds import seed_int
 
 
 def run_one(scenario: str = "collective", seed: Any = None, /,
@@ -18,8 +19,11 @@ def run_one(scenario: str = "collective", seed: Any = None, /,
 
     Args:
         scenario: a named scenario or a scenario object.
-        seed: an int, a ``numpy.random.SeedSequence`` or None (the declared ``seed``).
-            ``seed=...`` given by keyword means the same.
+        seed: an int in [0, 2**63 - 1], a ``numpy.random.SeedSequence`` (turned into
+            an int by ``model.seeds.seed_int``) or None: then the ``seed`` parameter
+            if given, else the scenario object's seed, else a fresh seed from OS
+            entropy. ``seed=...`` given by keyword means the same. The seed used is
+            the summary field ``seed``.
         **params: declared parameters overriding the scenario.
 
     A top-level function of plain inputs and outputs, so it pickles to any worker.
@@ -31,8 +35,7 @@ def run_one(scenario: str = "collective", seed: Any = None, /,
         if isinstance(params["seed"], np.random.SeedSequence):
             seed = params.pop("seed")
     if isinstance(seed, np.random.SeedSequence):
-        # Mesa's stdlib RNG is seeded from an int; derive one reproducibly.
-        seed = int(seed.generate_state(2, dtype=np.uint64)[0] >> np.uint64(1))
+        seed = seed_int(seed)  # Mesa seeds its stdlib RNG from an int: derive one
     model = CollectiveImpactModel(make_scenario(scenario, rng=seed, **params))
     model.run_for(model.params["steps"])
     return model.summary(), model.timeseries()

@@ -18,7 +18,7 @@ from agents.resident import Resident
 from model.caseload import choose_caseloads
 from model.community import CommunityTraits, beta_shape
 from model.ledger import Ledger
-from model.metrics import model_reporters, summarise
+from model.metrics import model_reporters, summarise, summary_field_reporters
 from model.parameters import domain_names
 from model.population import ResidentPopulation
 from model.referrals import ReferralList
@@ -33,21 +33,41 @@ _WORKING_CONDITIONS = ("common_agenda", "shared_measurement", "mutually_reinforc
 class CollectiveImpactModel(mesa.Model):
     """Nonprofits, funders, government, a backbone and residents, month by month.
 
+    Seeds are Mesa's: ``rng`` is an int (or a SeedSequence or Generator, turned into
+    an int by ``model.seeds.run_seed``); with neither ``rng`` nor a ``seed``
+    parameter a fresh seed is drawn from OS entropy, as ``mesa.Model(rng=None)``
+    does. The int the run used is ``run_seed`` (also ``params["seed"]`` and the
+    summary field ``seed``); passing it back as ``rng`` or ``seed`` replays the run.
+
+    ``mesa.batch_run`` collects the DataCollector's model reporters. With
+    ``summary_reporters=True`` every summary field is one of them: ``seed`` at every
+    step, the others None until the run's last month (``params["steps"]``), when the
+    summary is computed once and fills them (fields that are also per-step outputs,
+    such as ``funds_disbursed``, have their summary value in that last row). So
+    ``batch_run(CollectiveImpactModel, {"summary_reporters": True, ...})`` returns
+    every summary field. Off by default: the per-month reporters stay as they are.
+
     Args:
         scenario: a named scenario (``"collective"``, ``"isolated"``, ...) or a
             ``CollectiveImpactScenario`` object.
-        rng: seed of the run; when None the declared ``seed`` parameter is used.
+        rng: seed of the run; None draws a fresh one unless ``seed`` is given.
+        summary_reporters: also collect the summary fields as model reporters.
         **params: declared parameters overriding the scenario's values.
+
+    Attributes:
+        run_seed: the integer seed of this run, in [0, 2**63 - 1].
+        params: every declared parameter's value in this run.
 
     Raises:
         ParameterError: before anything is built, for an unknown scenario or parameter,
-            a wrong type or a value out of range.
+            a wrong type, a value out of range or an rng that is no seed.
     """
 
-    def __init__(self, scenario: str | Scenario = "collective", rng: Any = None,
-                 **params: Any) -> None:
+    def __init__(self, scenario: str | Scenario = "collective", rng: Any = None, *,
+                 summary_reporters: bool = False, **params: Any) -> None:
         validated = make_scenario(scenario, rng=rng, **params)
         super().__init__(scenario=validated)
+        self.run_seed: int = validated.rng
         self.params: dict[str, Any] = validated.parameters()
         p = self.params
         self.domains = domain_names(p["n_domains"])
@@ -67,6 +87,7 @@ class CollectiveImpactModel(mesa.Model):
         self._meeting_debt = 0.0
         self._money_cache: tuple[int, list, np.ndarray] | None = None  # see model.metrics
         self._trust_in_members: tuple[int, np.ndarray] | None = None  # (trust version, means)
+        self._summary_cache: tuple[int, dict[str, Any]] | None = None  # (step, summary)
 
         # The community is drawn first, so every scenario run with a seed meets the same one.
         self.traits = CommunityTraits.draw(self.rng, p)
@@ -134,7 +155,11 @@ class CollectiveImpactModel(mesa.Model):
         for grant_maker in (*self.funders, self.government):
             grant_maker.run_due_rounds()  # the portfolio already running at month 0
 
-        self.datacollector = mesa.DataCollector(model_reporters=model_reporters(self.domains))
+        reporters = model_reporters(self.domains)
+        self._series_columns = tuple(reporters)  # timeseries() leaves summary reporters out
+        if summary_reporters:
+            reporters.update(summary_field_reporters(reporters))  # after the series: see there
+        self.datacollector = mesa.DataCollector(model_reporters=reporters)
         self.datacollector.collect(self)
 
     def _starting_trust(self, n_slots: int) -> TrustNetwork:
@@ -610,10 +635,17 @@ class CollectiveImpactModel(mesa.Model):
     # --- results ------------------------------------------------------------------------
     def timeseries(self) -> pd.DataFrame:
         """The per-step table: one row per month from step 0, one column per output."""
-        df = self.datacollector.get_model_vars_dataframe().reset_index(drop=True)
+        columns = self.datacollector.model_vars
+        df = pd.DataFrame({name: columns[name] for name in self._series_columns})
         df.insert(0, "step", np.arange(len(df)))
         return df
 
     def summary(self) -> dict[str, Any]:
         """The run summary (see ``model.metrics.SUMMARY_FIELDS``)."""
         return summarise(self, self.timeseries())
+
+    def summary_this_step(self) -> dict[str, Any]:
+        """The run summary as of this step, computed at most once per step."""
+        if self._summary_cache is None or self._summary_cache[0] != self.steps:
+            self._summary_cache = (self.steps, self.summary())
+        return self._summary_cache[1]

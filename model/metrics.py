@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from model.ledger import Ledger
+from model.seeds import SEED_MAX
 
 if TYPE_CHECKING:
     from model.core import CollectiveImpactModel
@@ -301,6 +302,7 @@ DECLARED_OUTPUTS: tuple[Output, ...] = (
     _field("backbone_competence", "competence in [0, 1]", "This community's drawn backbone competence (a trait, whether or not a backbone exists).", 0, 1),
     _field("funder_fidelity", "probability", "This community's drawn funder fidelity to the agenda.", 0, 1),
     _field("conflict_history", "level in [0, 1]", "This community's drawn conflict history.", 0, 1),
+    _field("seed", "-", "Seed the run used (an integer); replay it with cisim run --seed SEED and the same scenario and parameters.", 0, SEED_MAX),
 )
 # fmt: on
 
@@ -321,6 +323,41 @@ def model_reporters(domains: tuple[str, ...]) -> dict[str, Any]:
     reporters: dict[str, Any] = {o.name: o.reporter for o in DECLARED_OUTPUTS if not o.summary}
     for d, domain in enumerate(domains):
         reporters[f"need_{domain}"] = partial(mean_need, domain=d)
+    return reporters
+
+
+def summary_field(model: CollectiveImpactModel, name: str) -> Any:
+    """Summary field ``name`` from the run's last month on; None before it.
+
+    A lazy model reporter: before the last month it only compares two integers;
+    from then on it reads the summary, computed once per step.
+    """
+    if model.steps < model.params["steps"]:
+        return None
+    return model.summary_this_step()[name]
+
+
+def summary_field_reporters(series_reporters: dict[str, Any]) -> dict[str, Any]:
+    """Model reporters that make every summary field a column of the DataCollector.
+
+    ``seed`` is the model's ``run_seed`` attribute at every step. The other fields are
+    ``summary_field`` reporters, except those that are also per-step outputs (their
+    last value is the summary field). Mesa's DataCollector evaluates reporters in
+    order, so these must come after ``series_reporters``: in the last month the
+    summary then reads the month's complete row.
+
+    Args:
+        series_reporters: the per-step reporters (``model_reporters``), by name.
+
+    Returns:
+        Reporters by summary-field name, none of them among ``series_reporters``.
+    """
+    reporters: dict[str, Any] = {}
+    for name in SUMMARY_FIELDS:
+        if name == "seed":
+            reporters[name] = "run_seed"
+        elif name not in series_reporters:
+            reporters[name] = partial(summary_field, name=name)
     return reporters
 
 
@@ -384,4 +421,5 @@ def summarise(model: CollectiveImpactModel, series) -> dict[str, Any]:
         "backbone_competence": traits.backbone_competence,
         "funder_fidelity": traits.funder_fidelity,
         "conflict_history": traits.conflict_history,
+        "seed": int(model.run_seed),
     }

@@ -124,7 +124,7 @@ class Parameter:
 def _fmt(x: float | None) -> str:
     if x is None:
         return "?"
-    if float(x).is_integer() and abs(x) < 1e15:
+    if isinstance(x, int) or (float(x).is_integer() and abs(x) < 1e15):
         return f"{int(x):,}"
     return f"{x:g}"
 
@@ -142,7 +142,7 @@ PARAMETERS: tuple[Parameter, ...] = (
     _p("n_domains", "int", 4, "domains", "Number of interdependent need domains (education, health, housing, employment, ...).", 1, len(DOMAIN_NAMES)),
     _p("marginalised_share", "float", 0.30, "share of residents", "Share of residents who are marginalised (higher needs, lower access).", 0.0, 1.0),
     _p("steps", "int", 120, "months", "Length of a run.", 1, 1200),
-    _p("seed", "int", 20240601, "-", "Master random seed (used when no rng is passed explicitly).", 0, 2**32 - 1),
+    _p("seed", "int", 20240601, "-", "Seed of the run, any integer from 0 to 2**63 - 1 (rng=SEED does the same). With neither given, the run draws a fresh seed from OS entropy and records it (summary field seed); the default serves only as the experiment tools' master seed.", 0, 2**63 - 1),
     # --- money and the funders' grant practice ------------------------------------------
     _p("total_funding", "float", 5_000_000.0, "money/year", "Money put in per year by funders and government together; one pool for grants, public money and the backbone, equal across scenarios.", 0.0, 1e12),
     _p("regime", "choice", "collective", "-", "Funders' grant practice: isolated (open competitive 1-year grants on their own priorities), collective (multi-year grants on the common agenda, members preferred) or hybrid.", choices=REGIMES),

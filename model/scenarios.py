@@ -10,12 +10,14 @@ every one keeps the same ``total_funding``, so comparisons are at equal money.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
 from mesa.experimental.scenarios import Scenario
 
 from model.parameters import DEFAULTS, PARAMETERS, ParameterError, validate_parameters
+from model.seeds import fresh_seed, run_seed
 
 
 def _scenario_namespace() -> dict[str, Any]:
@@ -26,7 +28,8 @@ def _scenario_namespace() -> dict[str, Any]:
         "__doc__": (
             "Typed parameter set of the collective-impact model (a Mesa Scenario).\n\n"
             "Fields and defaults come from ``model.parameters.PARAMETERS``; values are\n"
-            "validated when the scenario is created. ``rng`` is the seed of the run.\n"
+            "validated when the scenario is created. ``rng`` is the seed of the run, an\n"
+            "integer that also fills the ``seed`` field (see ``model.seeds``).\n"
         ),
         "__module__": __name__,
     }
@@ -35,13 +38,27 @@ def _scenario_namespace() -> dict[str, Any]:
 
 
 class _ValidatedScenario(Scenario):
-    """Base that validates every field against the declarations on creation."""
+    """Base that validates every field against the declarations on creation.
+
+    The run's seed is settled here, once, as an integer: ``rng`` converted by
+    ``model.seeds.run_seed`` when given, else the ``seed`` parameter when given,
+    else a fresh seed from OS entropy (Mesa's meaning of ``rng=None``). The integer
+    becomes both ``rng`` and the ``seed`` field, so the scenario replays the run.
+    """
 
     def __init__(self, *, rng: Any = None, _preset: str = "custom", **params: Any) -> None:
         clean = validate_parameters(params)
+        explicit = "seed" in params
         if rng is None:
-            rng = clean["seed"]
-        super().__init__(rng=rng, **clean)
+            seed = clean["seed"] if explicit else fresh_seed()
+        else:
+            seed = run_seed(rng)
+            if explicit and clean["seed"] != seed:
+                raise ParameterError(
+                    f"parameter 'seed': got {clean['seed']!r} and rng={rng!r}, which differ; "
+                    "allowed: give the seed once, as rng or as the seed parameter")
+        clean["seed"] = seed
+        super().__init__(rng=seed, **clean)
         self.__dict__["name"] = _preset
 
     def parameters(self) -> dict[str, Any]:
@@ -129,30 +146,39 @@ def make_scenario(
     Args:
         scenario: A named preset (see ``NAMED_SCENARIOS``) or an existing scenario
             object, whose values serve as the base.
-        rng: Seed of the run (int or SeedSequence). When None, the declared ``seed``
-            parameter (or the base scenario's rng) is used, so runs stay reproducible.
+        rng: Seed of the run: an int in [0, 2**63 - 1], a SeedSequence, a Generator
+            (see ``model.seeds.run_seed``), or None. When None, the ``seed`` parameter
+            if given, else the base scenario's seed, else a fresh seed drawn from OS
+            entropy (as Mesa's ``Model(rng=None)``). Whichever it is, the scenario
+            holds it as an int in ``rng`` and in its ``seed`` field.
         **params: Declared parameters that override the preset.
 
     Raises:
-        ParameterError: unknown scenario name, unknown parameter, wrong type or out of range.
+        ParameterError: unknown scenario name, unknown parameter, wrong type or out of
+            range, or a ``seed`` parameter that differs from ``rng``.
     """
     validate_parameters(params, complete=False)  # unknown names are refused first
     if isinstance(scenario, _ValidatedScenario):
         base = scenario.parameters()
         name = scenario.name
+        del base["seed"]  # the base's seed is its rng: kept unless a new seed is given
         if rng is None and "seed" not in params:
             rng = scenario.rng
     elif isinstance(scenario, Scenario):
         base = {k: v for k, v in scenario.__dict__.items() if k in DEFAULTS}
         name = "custom"
-        if rng is None:
+        if rng is None and "seed" not in params:
             rng = scenario.rng
+        if rng is not None:
+            base.pop("seed", None)  # an rng (given or the base's) is the seed
     elif isinstance(scenario, str) and scenario in NAMED_SCENARIOS:
         base = dict(NAMED_SCENARIOS[scenario].changes)
         name = scenario
     else:
+        close = difflib.get_close_matches(str(scenario), list(NAMED_SCENARIOS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ParameterError(
-            f"scenario: got {scenario!r}; allowed: one of "
+            f"scenario: got {scenario!r}{hint}; allowed: one of "
             + ", ".join(repr(n) for n in NAMED_SCENARIOS)
         )
     base.update(params)

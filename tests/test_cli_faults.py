@@ -415,8 +415,12 @@ def test_resume_after_kill_9_at_several_random_moments_gives_the_full_table(tmp_
     after new parts appear); resuming ends with the table of an uninterrupted sweep."""
     import random
 
+    from experiments.engine.store import RunStore
     from experiments.sweep import load_config, load_results, run_sweep
-    from experiments.sweep.store import part_paths
+    from experiments.sweep.execute import sweep_schema
+
+    def part_paths(folder):
+        return RunStore(folder, sweep_schema(load_config(config))).parts()
 
     config = write_config(tmp_path, KILL_SWEEP)
     out = tmp_path / "killed"

@@ -35,8 +35,8 @@ def test_run_writes_its_three_files_and_prints_the_summary(tmp_path, capsys):
         (["--set", "initial_trust=2"], "'initial_trust': got 2.0; allowed: a number from 0 to 1"),
         (["--set", "no_such=1"], "unknown parameter 'no_such'"),
         (["--set", "initial_trust"], "--set expects name=value"),
-        (["--steps", "0"], "'steps': got 0"),
-        (["--seed", "abc"], "invalid int value"),
+        (["--steps", "0"], "--steps: got 0"),
+        (["--seed", "abc"], "--seed: got 'abc'"),
     ],
 )
 def test_run_rejects_bad_input_with_exit_2_and_writes_nothing(tmp_path, capsys, args, message):

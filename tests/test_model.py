@@ -66,10 +66,11 @@ def test_seed_sequence_seeds_are_reproducible(small_params):
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
-def test_declared_seed_is_used_when_no_rng_is_given(small_params):
-    """rng=None means the declared seed parameter, so runs stay reproducible."""
-    a = CollectiveImpactModel("collective", **small_params)
-    b = CollectiveImpactModel("collective", **small_params)
+def test_seed_parameter_is_used_when_no_rng_is_given(small_params):
+    """With rng=None an explicit seed parameter seeds the run, so runs stay reproducible."""
+    a = CollectiveImpactModel("collective", seed=20240601, **small_params)
+    b = CollectiveImpactModel("collective", seed=20240601, **small_params)
+    assert a.run_seed == b.run_seed == 20240601
     a.run_for(5)
     b.run_for(5)
     pd.testing.assert_frame_equal(a.timeseries(), b.timeseries(), check_exact=True)

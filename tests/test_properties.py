@@ -33,7 +33,7 @@ from model.scenarios import NAMED_SCENARIOS, make_scenario
 FAST_CAPS = {"n_residents": 150, "n_nonprofits": 8, "n_funders": 4, "steps": 18}
 SLOW_CAPS = {"n_residents": 600, "n_nonprofits": 30, "n_funders": 8, "steps": 60}
 #: Keyword arguments of the model and of make_scenario that are not parameters.
-CALL_KEYWORDS = ("scenario", "rng")
+CALL_KEYWORDS = ("scenario", "rng", "summary_reporters")
 
 FAST = settings(max_examples=30, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from experiments.cli import main
-from experiments.sweep import ConfigError, SweepConfig, build_design, load_config, run_seed
+from experiments.engine.seeds import run_seeds, seed_int
+from experiments.sweep import ConfigError, SweepConfig, build_design, load_config
 
 CONFIGS = "experiments/configs"
 
@@ -78,11 +79,11 @@ def test_shipped_example_configs_are_valid_and_cover_the_card_parameters():
     assert sobol.options["n"] == 64 and sobol.replications == 3
 
 
-def test_run_seeds_are_children_of_the_master_seed_by_run_index():
-    """Run i's seed is SeedSequence(master).spawn(n)[i], whoever runs it."""
-    children = np.random.SeedSequence(99).spawn(5)
-    for i, child in enumerate(children):
-        assert (run_seed(99, i).generate_state(4) == child.generate_state(4)).all()
+def test_run_seeds_follow_the_seed_policy():
+    """independent: run i gets child i of SeedSequence(master); common: replication r's child."""
+    children = [seed_int(c) for c in np.random.SeedSequence(99).spawn(6)]
+    assert run_seeds(99, 3, 2, "independent").tolist() == children
+    assert run_seeds(99, 3, 2, "common").tolist() == children[:2] * 3
 
 
 def test_design_is_reproducible_from_the_master_seed():

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from experiments.commands.options import integer
+from experiments.engine import read_manifest
 from experiments.errors import UsageError
 
 
@@ -17,10 +19,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "figures in DIR/figures/.")
     p.add_argument("out", metavar="DIR", help="sweep folder (cisim sweep --out)")
     p.add_argument("--outputs", default=None, metavar="A,B",
-                   help="outputs to analyse (default: the config's outputs)")
+                   help="declared outputs to analyse (default: the config's outputs)")
     p.add_argument("--heatmap", default=None, metavar="P1,P2",
                    help="two varied parameters for the heat map (default: from the config)")
-    p.add_argument("--bins", type=int, default=None, metavar="N",
+    p.add_argument("--bins", type=integer(2, 1000), default=None, metavar="N",
                    help="bins per parameter for curves and heat maps of sampled designs")
     p.add_argument("--no-figures", action="store_true", help="write tables only")
     p.set_defaults(func=cmd_analyze)
@@ -37,13 +39,16 @@ def _names(text: str | None, option: str) -> list[str] | None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse, print the indices and the files written; exit 1 when outputs were skipped."""
+    from experiments.reports.sweep import write_figures
     from experiments.sweep.analysis import analyze
 
-    if args.bins is not None and args.bins < 2:
-        raise UsageError(f"--bins: got {args.bins}; allowed: an integer >= 2")
-    result = analyze(args.out, _names(args.outputs, "--outputs"),
-                     heatmap=_names(args.heatmap, "--heatmap"), bins=args.bins,
-                     figures=not args.no_figures)
+    outputs = _names(args.outputs, "--outputs")
+    result = analyze(args.out, outputs, heatmap=_names(args.heatmap, "--heatmap"),
+                     bins=args.bins)
+    if not args.no_figures:
+        manifest = read_manifest(args.out) or {}
+        result.files += write_figures(result, f"{args.out}/figures", manifest["sweep"],
+                                      outputs)
     if not result.indices.empty:
         shown = result.indices.copy()
         shown["parameter"] = shown["parameter"] + shown["parameter_2"].map(

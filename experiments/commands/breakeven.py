@@ -9,19 +9,24 @@ from experiments.breakeven import (
     DEFAULT_POINTS,
     DEFAULT_REFINE,
     DEFAULT_REPS,
+    MAX_VALUES,
+    open_folder,
     plan_breakeven,
-    run_breakeven,
+    search,
     write_breakeven,
 )
-from experiments.commands.run import prepare_out_dir
+from experiments.commands.options import integer, model_options, number, study_options
+from experiments.engine import RunStore, make_executor, model_schema
+from experiments.engine.limits import MAX_REPLICATIONS, check_jobs
 from experiments.errors import UsageError
+from experiments.reports.breakeven import write_breakeven_report
 from model.parameters import parse_assignments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``breakeven`` subcommand."""
     p = sub.add_parser(
-        "breakeven",
+        "breakeven", parents=[model_options(), study_options()],
         help="find the smallest value of a parameter at which an output meets a target",
         description="Search one declared numeric parameter, with replications at each value, "
                     "for the smallest value at which the target is met in at least the given "
@@ -30,25 +35,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--param", required=True, help="declared numeric parameter to search")
     p.add_argument("--target", required=True,
                    help="a yes/no output (needle_moved) or OUTPUT>=VALUE / OUTPUT<=VALUE")
-    p.add_argument("--probability", type=float, default=0.5,
+    p.add_argument("--probability", type=number(0.0, 1.0, open_low=True), default=0.5,
                    help="share of runs that must meet the target (default: %(default)s)")
     p.add_argument("--scenario", default="collective",
                    help="named scenario to start from (default: %(default)s)")
     p.add_argument("--range", dest="value_range", default=None, metavar="LOW,HIGH",
                    help="values to search (default: the parameter's declared range)")
-    p.add_argument("--points", type=int, default=DEFAULT_POINTS,
+    p.add_argument("--points", type=integer(2, MAX_VALUES), default=DEFAULT_POINTS,
                    help="evenly spaced values in the first pass (default: %(default)s)")
-    p.add_argument("--refine", type=int, default=DEFAULT_REFINE,
+    p.add_argument("--refine", type=integer(0, MAX_VALUES), default=DEFAULT_REFINE,
                    help="extra values inside the first crossing (default: %(default)s)")
-    p.add_argument("--reps", type=int, default=DEFAULT_REPS,
+    p.add_argument("--reps", type=integer(2, MAX_REPLICATIONS), default=DEFAULT_REPS,
                    help="replications per value (default: %(default)s)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
-    p.add_argument("--seed", type=int, default=None, help="master seed (default: declared)")
-    p.add_argument("--steps", type=int, default=None, help="months to run (default: declared)")
-    p.add_argument("--set", dest="assignments", action="append", default=[],
-                   metavar="NAME=VALUE", help="fix another declared parameter (repeatable)")
-    p.add_argument("--no-progress", action="store_true", help="do not show progress bars")
-    p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_breakeven)
 
 
@@ -66,21 +64,23 @@ def parse_range(text: str | None) -> tuple[float | None, float | None]:
 
 
 def cmd_breakeven(args: argparse.Namespace) -> int:
-    """Validate everything, search, write the files and print the answer."""
+    """Validate everything, search (resuming the folder's runs), write files, print the answer."""
     params = parse_assignments(args.assignments)
     if args.steps is not None:
         params["steps"] = args.steps
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError(f"--jobs: got {args.jobs}; allowed: an integer of at least 1")
     low, high = parse_range(args.value_range)
-    options = dict(parameter=args.param, target=args.target, probability=args.probability,
-                   scenario=args.scenario, low=low, high=high, points=args.points,
-                   refine=args.refine, reps=args.reps, seed=args.seed, params=params)
-    plan_breakeven(**options)  # refuses bad input before any work
-    out = prepare_out_dir(args.out)
+    plan = plan_breakeven(args.param, args.target, args.probability, args.scenario, low, high,
+                          args.points, args.refine, args.reps, args.seed, params)
+    jobs = check_jobs(args.jobs)
+    folder = open_folder(plan, args.out)
+    folder.check()  # refuses a folder of another command or configuration, writing nothing
     started = time.perf_counter()
-    result = run_breakeven(**options, jobs=args.jobs, progress=not args.no_progress)
-    write_breakeven(result, out)
+    with folder, make_executor(args.backend, jobs, args.scheduler) as executor:
+        result = search(plan, RunStore(folder.path, model_schema(series=False)), executor,
+                        not args.no_progress)
+        with folder.publishing() as staging:
+            write_breakeven(result, staging)
+            write_breakeven_report(staging)
     record = result.record()
     if record["estimate"] is None:
         print(f"{record['target']} was not met in {args.probability:.0%} of runs anywhere in "
@@ -92,5 +92,5 @@ def cmd_breakeven(args: argparse.Namespace) -> int:
               f"(95% interval {lo:.4g} to {hi_text}) for {record['target']} in "
               f"{args.probability:.0%} of runs [{record['status']}]")
     print(f"{len(result.runs)} runs in {time.perf_counter() - started:.0f} s; "
-          f"report: {out / 'report.html'}")
+          f"report: {folder.path / 'report.html'}")
     return 0

@@ -3,49 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
-from experiments.commands.run import prepare_out_dir
+from experiments.commands.options import integer, model_options, study_options
 from experiments.compare import (
     DEFAULT_REFERENCE,
     DEFAULT_REPS,
     DEFAULT_SCENARIOS,
     Comparison,
-    execute_runs,
+    execute_plan,
+    open_folder,
     plan_comparison,
     write_results,
 )
+from experiments.engine.limits import MAX_REPLICATIONS, check_jobs
 from experiments.errors import UsageError
-from experiments.report import write_report
+from experiments.reports.comparison import write_report
 from model.parameters import parse_assignments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``compare`` subcommand."""
     p = sub.add_parser(
-        "compare",
+        "compare", parents=[model_options(), study_options()],
         help="compare funding regimes at equal money over replications and write a report",
         description="Run every scenario REPS times (replication r of every scenario starts "
                     "from the same community), then write runs.parquet, timeseries.parquet, "
-                    "summary.csv, contrasts.csv, report.md, report.html and figures/.")
+                    "summary.csv, contrasts.csv, comparison.json, report.md, report.html and "
+                    "figures/ beside manifest.json. Running the same command again resumes "
+                    "the runs and rewrites the tables and report.")
     p.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
                    help="comma-separated named scenarios (default: %(default)s)")
     p.add_argument("--reference", default=None,
                    help=f"scenario the others are compared with (default: {DEFAULT_REFERENCE} "
                         "when compared, else the first scenario)")
-    p.add_argument("--reps", type=int, default=DEFAULT_REPS,
+    p.add_argument("--reps", type=integer(2, MAX_REPLICATIONS), default=DEFAULT_REPS,
                    help="replications per scenario, at least 2 (default: %(default)s)")
-    p.add_argument("--jobs", type=int, default=None,
-                   help="worker processes (default: all cores); results do not depend on it")
-    p.add_argument("--seed", type=int, default=None,
-                   help="master seed every replication's seed is spawned from "
-                        "(default: the declared seed)")
-    p.add_argument("--steps", type=int, default=None, help="months to run (default: declared)")
-    p.add_argument("--set", dest="assignments", action="append", default=[],
-                   metavar="NAME=VALUE",
-                   help="override a declared parameter in every scenario (repeatable)")
-    p.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
-    p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_compare)
 
 
@@ -58,30 +52,35 @@ def parse_scenarios(text: str) -> list[str]:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    """Validate everything, run the replications, write the tables and the report."""
+    """Validate everything, run (or resume) the replications, write tables and report."""
     params = parse_assignments(args.assignments)
     if args.steps is not None:
         params["steps"] = args.steps
-    scenarios = parse_scenarios(args.scenarios)
-    if args.jobs is not None and args.jobs < 1:
-        raise UsageError(f"--jobs: got {args.jobs}; allowed: an integer of at least 1")
-    plan = plan_comparison(scenarios, args.reps, args.seed, params)
+    plan = plan_comparison(parse_scenarios(args.scenarios), args.reps, args.seed, params)
     reference = args.reference or (DEFAULT_REFERENCE if DEFAULT_REFERENCE in plan.scenarios
                                    else plan.scenarios[0])
     if reference not in plan.scenarios:
         raise UsageError(f"--reference: got {reference!r}; allowed: one of the compared "
                          f"scenarios ({', '.join(plan.scenarios)})")
-    out = prepare_out_dir(args.out)
+    jobs = check_jobs(args.jobs)
+    folder = open_folder(plan, args.out, reference)
+    folder.check()  # refuses a folder of another command or configuration, writing nothing
     started = time.perf_counter()
-    specs = plan.runs()
-    results = execute_runs(specs, plan.params, jobs=args.jobs, progress=not args.no_progress,
-                           desc="cisim compare")
-    comparison = Comparison.from_results(plan, specs, results)
-    write_results(comparison, out, reference)
-    write_report(comparison, out, reference)
+    with folder:
+        comparison = execute_plan(plan, folder, jobs, args.backend, args.scheduler,
+                              not args.no_progress)
+        with folder.publishing() as staging:
+            write_results(comparison, staging, reference)
+            write_report(staging)
     elapsed = time.perf_counter() - started
     print(_headline(comparison, reference))
-    print(f"{len(specs)} runs in {elapsed:.0f} s; report: {out / 'report.html'}")
+    print(f"{len(comparison.runs)} runs in {elapsed:.0f} s; report: "
+          f"{folder.path / 'report.html'}")
+    if comparison.failed:
+        print(f"cisim: error: {comparison.failed} runs failed (see the error column of "
+              "runs.parquet); the tables leave them out. Fix the cause and run the same "
+              "command again to retry them", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -4,41 +4,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-from pathlib import Path
 
-from experiments.errors import UsageError
-from experiments.io import write_json, write_parquet
-from experiments.plots import timeseries_figure
+from experiments.commands.options import model_options, seed_value
+from experiments.engine import DEFAULT_MASTER_SEED, StudyFolder
+from experiments.engine.schema import model_schema
+from experiments.engine.store import write_frame
+from experiments.io import write_json
+from experiments.reports.run import timeseries_figure
 from experiments.runner import run_one
-from experiments.sweep.manifest import MANIFEST
 from model.parameters import parse_assignments
 from model.scenarios import make_scenario
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``run`` subcommand."""
-    p = sub.add_parser("run", help="run one model and write its time series and summary")
+    p = sub.add_parser("run", parents=[model_options()],
+                       help="run one model and write its time series and summary",
+                       description="Run one model and write timeseries.parquet, summary.json "
+                                   "and timeseries.png beside manifest.json. Any seed in a "
+                                   "study's runs.parquet replays that run exactly.")
     p.add_argument("--scenario", default="collective", help="named scenario (cisim scenarios)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: declared seed)")
-    p.add_argument("--steps", type=int, default=None, help="months to run")
-    p.add_argument("--set", dest="assignments", action="append", default=[],
-                   metavar="NAME=VALUE", help="override a declared parameter (repeatable)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--seed", type=seed_value, default=None,
+                   help=f"seed of the run, 0 to 2**63-1 (default {DEFAULT_MASTER_SEED})")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.set_defaults(func=cmd_run)
-
-
-def prepare_out_dir(out: str) -> Path:
-    """Check that ``out`` can be used as an output folder, without creating anything yet."""
-    path = Path(out)
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"--out {out!r} exists and is not a folder")
-    if (path / MANIFEST).exists():
-        raise UsageError(f"--out {out!r} holds a sweep ({MANIFEST}); use another folder")
-    parent = path if path.exists() else next((p for p in path.parents if p.exists()), Path("."))
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--out {out!r}: cannot write into {str(parent)!r}")
-    return path
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -46,15 +35,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     params = parse_assignments(args.assignments)
     if args.steps is not None:
         params["steps"] = args.steps
-    if args.seed is not None:
-        params["seed"] = args.seed
-    scenario = make_scenario(args.scenario, **params)  # refuses bad input before any work
-    out = prepare_out_dir(args.out)
-    summary, series = run_one(scenario)
-    out.mkdir(parents=True, exist_ok=True)
-    write_parquet(series, out / "timeseries.parquet")
-    write_json({"scenario": args.scenario, "parameters": scenario.parameters(),
-                "summary": summary}, out / "summary.json")
-    timeseries_figure(series, title=f"Scenario '{args.scenario}'", path=out / "timeseries.png")
+    given = params.pop("seed", None)  # --set seed=... means the same as --seed
+    seed = args.seed if args.seed is not None else (DEFAULT_MASTER_SEED if given is None
+                                                     else given)
+    scenario = make_scenario(args.scenario, rng=seed, **params)  # refuses bad input first
+    folder = StudyFolder(args.out, "run", {"scenario": args.scenario, "seed": seed,
+                                           "params": params})
+    folder.check()
+    summary, series = run_one(args.scenario, seed, **params)
+    record = {"scenario": args.scenario, "seed": seed, "parameters": scenario.parameters(),
+              "summary": summary}
+    with folder, folder.publishing() as staging:
+        frame = series.assign(run_id=0, point=0, replication=0, scenario=args.scenario)
+        write_frame(frame, model_schema(series=True).series, staging / "timeseries.parquet")
+        write_json(record, staging / "summary.json")
+        timeseries_figure(series, title=f"Scenario '{args.scenario}' (seed {seed})",
+                          path=staging / "timeseries.png")
     print(json.dumps(summary, indent=2, default=float))
     return 0

@@ -20,22 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from SALib.analyze import morris as morris_analyze
+from SALib.analyze import sobol as sobol_analyze
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from SALib.analyze import morris as morris_analyze  # noqa: E402
-from SALib.analyze import sobol as sobol_analyze  # noqa: E402
-from scipy import stats  # noqa: E402
-
-from experiments.errors import UsageError  # noqa: E402
-from experiments.io import atomic_path, write_text  # noqa: E402
-from experiments.sweep import manifest as mf  # noqa: E402
-from experiments.sweep import store  # noqa: E402
-from experiments.sweep.design import analysis_seed  # noqa: E402
-from experiments.sweep.execute import load_results  # noqa: E402
+from experiments.engine import read_manifest
+from experiments.engine.limits import shown, suggest
+from experiments.errors import UsageError
+from experiments.io import write_text
+from experiments.stats import mean_interval
+from experiments.sweep.design import analysis_seed
+from experiments.sweep.execute import DESIGN_FILE, load_results
+from model.metrics import SUMMARY_OUTPUTS
 
 INDEX_COLUMNS = ("output", "index", "parameter", "parameter_2", "value", "conf")
 CURVE_COLUMNS = ("output", "parameter", "x", "mean", "ci_low", "ci_high", "q10", "q90", "n")
@@ -66,12 +63,12 @@ def replication_means(table: pd.DataFrame, outputs: Sequence[str],
                       n_samples: int) -> pd.DataFrame:
     """Mean of each output over the successful replications of each design point.
 
-    Returns a table indexed by sample (0 .. n_samples - 1); NaN where a point has
-    no successful run.
+    Returns a table indexed by design point (0 .. n_samples - 1); NaN where a point
+    has no successful run.
     """
     ok = table.loc[table["error"].isna()]
-    means = ok.groupby("sample")[list(outputs)].mean()
-    return means.reindex(pd.RangeIndex(n_samples, name="sample"))
+    means = ok.groupby("point")[list(outputs)].agg(lambda v: v.astype(float).mean())
+    return means.reindex(pd.RangeIndex(n_samples, name="point"))
 
 
 def sobol_indices(problem: Mapping[str, Any], y: np.ndarray, *, second_order: bool,
@@ -84,16 +81,13 @@ def sobol_indices(problem: Mapping[str, Any], y: np.ndarray, *, second_order: bo
                                        calc_second_order=second_order,
                                        num_resamples=num_resamples, conf_level=conf_level,
                                        seed=seed)
-    names, rows = list(problem["names"]), []
-    for index in ("S1", "ST"):
-        for i, name in enumerate(names):
-            rows.append((output, index, name, None, result[index][i],
-                         result[f"{index}_conf"][i]))
-    if second_order:
-        for i, a in enumerate(names):
-            for j in range(i + 1, len(names)):
-                rows.append((output, "S2", a, names[j], result["S2"][i, j],
-                             result["S2_conf"][i, j]))
+    total, first, *second = result.to_df()
+    rows = []
+    for index, frame in (("S1", first), ("ST", total)):
+        rows += [(output, index, name, None, r[index], r[f"{index}_conf"])
+                 for name, r in frame.iterrows()]
+    for frame in second:
+        rows += [(output, "S2", a, b, r["S2"], r["S2_conf"]) for (a, b), r in frame.iterrows()]
     return pd.DataFrame(rows, columns=INDEX_COLUMNS)
 
 
@@ -104,18 +98,18 @@ def morris_indices(problem: Mapping[str, Any], x: np.ndarray, y: np.ndarray, *,
     result = morris_analyze.analyze(dict(problem), np.asarray(x, dtype=float),
                                     np.asarray(y, dtype=float), num_resamples=num_resamples,
                                     conf_level=conf_level, num_levels=num_levels, seed=seed)
+    frame = result.to_df()
     rows = []
-    for i, name in enumerate(problem["names"]):
-        rows.append((output, "mu", name, None, result["mu"][i], np.nan))
-        rows.append((output, "mu_star", name, None, result["mu_star"][i],
-                     result["mu_star_conf"][i]))
-        rows.append((output, "sigma", name, None, result["sigma"][i], np.nan))
+    for name, r in frame.iterrows():
+        rows += [(output, "mu", name, None, r["mu"], np.nan),
+                 (output, "mu_star", name, None, r["mu_star"], r["mu_star_conf"]),
+                 (output, "sigma", name, None, r["sigma"], np.nan)]
     return pd.DataFrame(rows, columns=INDEX_COLUMNS)
 
 
 def _groups(values: pd.Series, bins: int) -> pd.Series:
     """Group labels: the value itself when few distinct values, else equal-count bins."""
-    if values.dtype == object or values.nunique() <= bins:
+    if not pd.api.types.is_numeric_dtype(values) or values.nunique() <= bins:
         return values
     return pd.qcut(values, bins, duplicates="drop")
 
@@ -129,16 +123,18 @@ def response_curves(table: pd.DataFrame, parameters: Sequence[str], output: str,
     are the 10% and 90% quantiles of the runs; ``n`` counts runs.
     """
     ok = table.loc[table["error"].isna() & table[output].notna()]
-    z = stats.norm.ppf(0.5 + conf_level / 2)
     rows = []
     for name in parameters:
         grouped = ok.groupby(_groups(ok[name], bins), observed=True, sort=True)
         for _, group in grouped:
-            y = group[output]
-            x = group[name].iloc[0] if group[name].dtype == object else group[name].mean()
-            half = z * y.std(ddof=1) / np.sqrt(len(y)) if len(y) > 1 else 0.0
-            rows.append((output, name, x, y.mean(), y.mean() - half, y.mean() + half,
-                         y.quantile(0.1), y.quantile(0.9), len(y)))
+            y = group[output].astype(float)
+            categorical = not pd.api.types.is_numeric_dtype(group[name])
+            x = group[name].iloc[0] if categorical else group[name].mean()
+            mean, low, high = mean_interval(y, conf_level)
+            if len(y) == 1:
+                low = high = mean
+            rows.append((output, name, x, mean, low, high, y.quantile(0.1), y.quantile(0.9),
+                         len(y)))
     return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
 
@@ -169,7 +165,7 @@ def _labels(values: pd.Series, groups: pd.Series, keys: pd.Index) -> list[Any]:
 
 def analyze(out: str | Path, outputs: Sequence[str] | None = None, *,
             heatmap: Sequence[str] | None = None, bins: int | None = None,
-            figures: bool = True, write: bool = True) -> Analysis:
+            write: bool = True) -> Analysis:
     """Analyse the sweep in folder ``out``.
 
     Args:
@@ -178,7 +174,6 @@ def analyze(out: str | Path, outputs: Sequence[str] | None = None, *,
         heatmap: Two varied parameters for the heat map (default: the config's
             ``analysis.heatmap``, else the first two varied parameters).
         bins: Bins per parameter for curves and heat maps of sampled designs.
-        figures: Draw PNG figures into ``out/figures``.
         write: Write ``sensitivity.csv`` and ``response.csv`` into ``out``.
 
     Returns:
@@ -186,31 +181,29 @@ def analyze(out: str | Path, outputs: Sequence[str] | None = None, *,
         successful run, for Sobol') are listed in ``skipped``.
     """
     out = Path(out)
-    manifest = mf.read_manifest(out)
-    if manifest is None:
-        raise UsageError(f"{str(out)!r} holds no sweep (no {mf.MANIFEST}); run cisim sweep first")
-    config = manifest["config"]
-    table = load_results(out)
+    table = load_results(out)  # refuses a folder that holds no sweep
+    manifest = read_manifest(out) or {}
+    config = manifest["sweep"]
     if table.empty:
         raise UsageError(f"{str(out)!r} holds no finished runs yet")
-    design = pd.read_parquet(out / store.DESIGN_FILE)
+    design = pd.read_parquet(out / DESIGN_FILE)
     return analyze_table(table, design, config, outputs=outputs, heatmap=heatmap, bins=bins,
-                         figures_dir=(out / "figures") if figures else None,
                          write_dir=out if write else None)
 
 
 def analyze_table(table: pd.DataFrame, design: pd.DataFrame, config: Mapping[str, Any], *,
                   outputs: Sequence[str] | None = None, heatmap: Sequence[str] | None = None,
-                  bins: int | None = None, figures_dir: Path | None = None,
-                  write_dir: Path | None = None) -> Analysis:
+                  bins: int | None = None, write_dir: Path | None = None) -> Analysis:
     """The analysis of a results table, given the design table and the config (``to_dict``)."""
     params = [p["name"] for p in config["parameters"]]
     numeric = [p["name"] for p in config["parameters"] if p["kind"] != "choice"]
     outputs = list(outputs or config["outputs"])
-    missing = [o for o in outputs if o not in table.columns]
-    if missing:
-        raise UsageError(f"unknown output {missing[0]!r}; the results have: "
-                         + ", ".join(c for c in table.columns if c not in _fixed(params)))
+    allowed = list(SUMMARY_OUTPUTS) if config.get("model", True) else list(config["outputs"])
+    allowed = [o for o in allowed if o in table.columns and o != "seed"]
+    unknown = [o for o in outputs if o not in allowed]
+    if unknown:
+        raise UsageError(f"--outputs: unknown output {shown(unknown[0])}"
+                         f"{suggest(unknown[0], allowed)}; allowed: {', '.join(allowed)}")
     opts = {**config.get("analysis", {})}
     bins = bins or opts.get("bins", 8)
     heat = list(heatmap or opts.get("heatmap") or params[:2])
@@ -254,163 +247,9 @@ def analyze_table(table: pd.DataFrame, design: pd.DataFrame, config: Mapping[str
         if not result.indices.empty:
             result.files.append(_write_csv(result.indices, write_dir / "sensitivity.csv"))
         result.files.append(_write_csv(result.curves, write_dir / "response.csv"))
-    if figures_dir is not None:
-        figures_dir.mkdir(parents=True, exist_ok=True)
-        result.files += _figures(result, kind, outputs, config, figures_dir)
     return result
-
-
-def _fixed(params: Sequence[str]) -> set[str]:
-    return {*store.META_COLUMNS, *params, *store.PROVENANCE_COLUMNS, *store.TIMING_COLUMNS}
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
     write_text(frame.to_csv(index=False), path)
     return path
-
-
-# --------------------------------------------------------------------------- figures
-
-
-def _figures(result: Analysis, kind: str, outputs: Sequence[str], config: Mapping[str, Any],
-             folder: Path) -> list[Path]:
-    files = []
-    name = config.get("name", "sweep")
-    for output in outputs:
-        rows = result.indices.loc[result.indices["output"] == output] \
-            if not result.indices.empty else result.indices
-        if kind == "sobol" and not rows.empty:
-            files.append(_save(sobol_figure(rows, f"{name}: Sobol' indices of {output}"),
-                               folder / f"sobol_{output}.png"))
-        if kind == "morris" and not rows.empty:
-            files.append(_save(morris_figure(rows, f"{name}: Morris screening of {output}"),
-                               folder / f"morris_{output}.png"))
-        curve = result.curves.loc[result.curves["output"] == output]
-        if not curve.empty:
-            files.append(_save(curves_figure(curve, f"{name}: response of {output}"),
-                               folder / f"response_{output}.png"))
-        if output in result.heatmaps:
-            cells = result.heatmaps[output]
-            files.append(_save(
-                heatmap_figure(cells, f"{name}: mean {output}"),
-                folder / f"heatmap_{output}_{cells.columns.name}_{cells.index.name}.png"))
-    return files
-
-
-def _save(fig: plt.Figure, path: Path) -> Path:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
-
-
-def sobol_figure(rows: pd.DataFrame, title: str) -> plt.Figure:
-    """Bars of S1 and ST per parameter with interval whiskers, and the S2 matrix if any."""
-    s2 = rows.loc[rows["index"] == "S2"]
-    fig, axes = plt.subplots(1, 2 if not s2.empty else 1, figsize=(11 if not s2.empty else 6, 4),
-                             layout="constrained", squeeze=False)
-    ax = axes[0, 0]
-    names = list(rows.loc[rows["index"] == "S1", "parameter"])
-    pos = np.arange(len(names))
-    for k, (index, label) in enumerate((("S1", "first order S1"), ("ST", "total ST"))):
-        part = rows.loc[rows["index"] == index].set_index("parameter").loc[names]
-        ax.bar(pos + (k - 0.5) * 0.38, part["value"], 0.38, yerr=part["conf"], capsize=4,
-               label=label)
-    ax.set_xticks(pos, [n.replace("_", "\n") for n in names])
-    ax.axhline(0, color="black", lw=0.8)
-    ax.set_ylabel("share of output variance")
-    ax.set_title("S1 and ST (whiskers: confidence interval)")
-    ax.legend()
-    ax.grid(axis="y", alpha=0.3)
-    if not s2.empty:
-        ax2 = axes[0, 1]
-        matrix = pd.DataFrame(np.nan, index=names, columns=names)
-        for _, r in s2.iterrows():
-            matrix.loc[r["parameter"], r["parameter_2"]] = r["value"]
-        values = matrix.to_numpy(dtype=float)
-        image = ax2.imshow(values, cmap="viridis")
-        middle = (np.nanmin(values) + np.nanmax(values)) / 2
-        for i in range(len(names)):
-            for j in range(len(names)):
-                r = s2.loc[(s2["parameter"] == names[i]) & (s2["parameter_2"] == names[j])]
-                if not r.empty:
-                    ax2.text(j, i, f"{r['value'].iloc[0]:.2f}\n±{r['conf'].iloc[0]:.2f}",
-                             ha="center", va="center", fontsize=9,
-                             color="black" if values[i, j] > middle else "white")
-        ax2.set_xticks(range(len(names)), [n.replace("_", "\n") for n in names])
-        ax2.set_yticks(range(len(names)), names)
-        ax2.set_title("second order S2 (± interval)")
-        fig.colorbar(image, ax=ax2)
-    fig.suptitle(title)
-    return fig
-
-
-def morris_figure(rows: pd.DataFrame, title: str) -> plt.Figure:
-    """Bars of mu* with interval whiskers, and mu* against sigma."""
-    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
-    star = rows.loc[rows["index"] == "mu_star"].set_index("parameter")
-    sigma = rows.loc[rows["index"] == "sigma"].set_index("parameter").loc[star.index]
-    pos = np.arange(len(star))
-    ax.bar(pos, star["value"], yerr=star["conf"], capsize=4, color="tab:blue")
-    ax.set_xticks(pos, [n.replace("_", "\n") for n in star.index])
-    ax.set_ylabel("mu* (mean |elementary effect|)")
-    ax.set_title("mu* (whiskers: confidence interval)")
-    ax.grid(axis="y", alpha=0.3)
-    ax2.scatter(star["value"], sigma["value"], color="tab:red")
-    for name in star.index:
-        ax2.annotate(name, (star.loc[name, "value"], sigma.loc[name, "value"]), fontsize=8,
-                     xytext=(4, 4), textcoords="offset points")
-    ax2.set_xlabel("mu*")
-    ax2.set_ylabel("sigma (interaction / non-linearity)")
-    ax2.set_title("mu* against sigma")
-    ax2.grid(alpha=0.3)
-    fig.suptitle(title)
-    return fig
-
-
-def curves_figure(curve: pd.DataFrame, title: str) -> plt.Figure:
-    """One panel per parameter: mean, confidence band and 10-90% spread of runs."""
-    names = list(dict.fromkeys(curve["parameter"]))
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.6),
-                             layout="constrained", sharey=True, squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        part = curve.loc[curve["parameter"] == name]
-        x = part["x"] if part["x"].dtype != object else np.arange(len(part))
-        ax.fill_between(x, part["q10"], part["q90"], alpha=0.18, color="tab:blue",
-                        label="10-90% of runs")
-        ax.fill_between(x, part["ci_low"], part["ci_high"], alpha=0.4, color="tab:blue",
-                        label="confidence interval of mean")
-        ax.plot(x, part["mean"], marker="o", color="tab:blue", label="mean")
-        if part["x"].dtype == object:
-            ax.set_xticks(x, part["x"])
-        ax.set_xlabel(name)
-        ax.grid(alpha=0.3)
-    axes[0, 0].set_ylabel(curve["output"].iloc[0])
-    axes[0, 0].legend(fontsize=8)
-    fig.suptitle(title)
-    return fig
-
-
-def heatmap_figure(cells: pd.DataFrame, title: str) -> plt.Figure:
-    """A heat map of mean values with the value in each cell."""
-    fig, ax = plt.subplots(figsize=(6.5, 5), layout="constrained")
-    data = cells.to_numpy(dtype=float)
-    image = ax.imshow(data, origin="lower", aspect="auto", cmap="viridis")
-
-    def fmt(v: Any) -> str:
-        return f"{v:.3g}" if isinstance(v, int | float | np.number) else str(v)
-
-    ax.set_xticks(range(data.shape[1]), [fmt(v) for v in cells.columns], rotation=45)
-    ax.set_yticks(range(data.shape[0]), [fmt(v) for v in cells.index])
-    if data.size <= 100:
-        middle = (np.nanmin(data) + np.nanmax(data)) / 2
-        for i in range(data.shape[0]):
-            for j in range(data.shape[1]):
-                if np.isfinite(data[i, j]):
-                    ax.text(j, i, f"{data[i, j]:.3g}", ha="center", va="center", fontsize=8,
-                            color="black" if data[i, j] > middle else "white")
-    ax.set_xlabel(cells.columns.name)
-    ax.set_ylabel(cells.index.name)
-    fig.colorbar(image, ax=ax)
-    ax.set_title(title)
-    return fig

@@ -17,8 +17,6 @@ naming the file, the key and what is allowed.
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import math
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -29,6 +27,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from experiments.engine.limits import MAX_REPLICATIONS, MAX_RUNS, check_runs
+from experiments.engine.provenance import digest
+from experiments.engine.seeds import SEED_MAX, SEED_POLICIES
 from experiments.errors import UsageError
 from model.metrics import SUMMARY_FIELDS
 from model.parameters import ParameterError, get_parameter
@@ -56,7 +57,8 @@ ANALYSIS_OPTIONS: dict[str, Any] = {
 }
 
 _SECTIONS = ("sweep", "design", "parameters", "fixed", "analysis")
-_SWEEP_KEYS = ("name", "design", "scenario", "replications", "steps", "master_seed", "outputs")
+_SWEEP_KEYS = ("name", "design", "scenario", "replications", "steps", "master_seed",
+               "seed_policy", "outputs")
 _RESERVED = ("seed",)  # run seeds come from master_seed, never from a parameter
 
 
@@ -124,6 +126,20 @@ class SweepConfig:
     model: bool = True
     samples: pd.DataFrame | None = None
     source: str = "<api>"
+    seed_policy: str = "independent"
+
+    def n_points(self) -> int:
+        """Design points the sampler will make, computed from the options alone."""
+        d, opts = len(self.parameters), self.options
+        if self.design == "grid":
+            return math.prod(len(p.levels or ()) for p in self.parameters)
+        if self.design == "samples":
+            return 0 if self.samples is None else len(self.samples)
+        if self.design == "lhs":
+            return int(opts["n"])
+        if self.design == "sobol":
+            return int(opts["n"]) * (2 * d + 2 if opts["second_order"] else d + 2)
+        return int(opts.get("optimal_trajectories") or opts["n"]) * (d + 1)  # morris
 
     @property
     def names(self) -> list[str]:
@@ -154,6 +170,7 @@ class SweepConfig:
             "scenario": self.scenario,
             "replications": self.replications,
             "master_seed": self.master_seed,
+            "seed_policy": self.seed_policy,
             "outputs": list(self.outputs),
             "analysis": dict(self.analysis),
             "model": self.model,
@@ -162,13 +179,16 @@ class SweepConfig:
             out["samples_sha256"] = samples_digest(self.samples)
         return out
 
-    def fingerprint(self) -> str:
-        """A digest of what determines the runs (not the name, outputs or analysis options)."""
+    def fingerprint_data(self) -> dict[str, Any]:
+        """What determines the runs (not the name, outputs or analysis options)."""
         data = self.to_dict()
         for key in ("name", "outputs", "analysis"):
             data.pop(key)
-        text = json.dumps(data, sort_keys=True, default=_json_scalar)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return data
+
+    def fingerprint(self) -> str:
+        """A digest of ``fingerprint_data``."""
+        return digest(self.fingerprint_data())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "<dict>",
@@ -259,9 +279,8 @@ def load_config(path: str | Path) -> SweepConfig:
 
 def samples_digest(samples: pd.DataFrame) -> str:
     """A digest of a table of samples (column names and values)."""
-    text = json.dumps({"columns": [str(c) for c in samples.columns],
-                       "rows": samples.to_numpy().tolist()}, default=_json_scalar)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return digest({"columns": [str(c) for c in samples.columns],
+                   "rows": samples.to_numpy().tolist()})
 
 
 # --------------------------------------------------------------------------- parsing
@@ -288,8 +307,13 @@ def _parse(data: Mapping[str, Any], *, source: str, model: bool,
     if model and scenario not in NAMED_SCENARIOS:
         raise fail(f"sweep.scenario: got {scenario!r}; allowed: one of "
                    + ", ".join(repr(s) for s in NAMED_SCENARIOS))
-    replications = _integer(sweep.get("replications", 1), "sweep.replications", 1, fail)
-    master_seed = _integer(sweep.get("master_seed"), "sweep.master_seed", 0, fail)
+    replications = _integer(sweep.get("replications", 1), "sweep.replications", 1, fail,
+                            MAX_REPLICATIONS)
+    master_seed = _integer(sweep.get("master_seed"), "sweep.master_seed", 0, fail, SEED_MAX)
+    seed_policy = sweep.get("seed_policy", "independent")
+    if seed_policy not in SEED_POLICIES:
+        raise fail(f"sweep.seed_policy: got {seed_policy!r}; allowed: one of "
+                   + ", ".join(repr(s) for s in SEED_POLICIES))
     outputs = _outputs(sweep.get("outputs"), model, fail)
 
     fixed = dict(_table(data, "fixed", fail))
@@ -325,7 +349,12 @@ def _parse(data: Mapping[str, Any], *, source: str, model: bool,
     config = SweepConfig(design=design, parameters=varied, options=options, fixed=fixed,
                          scenario=scenario, replications=replications,
                          master_seed=master_seed, outputs=outputs, name=name,
-                         analysis=analysis, model=model, samples=samples, source=source)
+                         analysis=analysis, model=model, samples=samples, source=source,
+                         seed_policy=seed_policy)
+    try:  # the size of the design, from its options alone: nothing is sampled yet
+        check_runs(config.n_points(), replications, what=f"a {design} design")
+    except UsageError as exc:
+        raise fail(str(exc)) from None
     if model:
         _check_scenario(config, fail)
     return config
@@ -350,10 +379,17 @@ def _check_keys(table: Mapping[str, Any], allowed: Sequence[str], where: str, fa
             raise fail(f"{where}: unknown key {key!r}{hint}; allowed: {', '.join(allowed)}")
 
 
-def _integer(value: Any, key: str, minimum: int, fail) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise fail(f"{key}: got {value!r}; allowed: an integer >= {minimum}")
+def _integer(value: Any, key: str, minimum: int, fail, maximum: int = MAX_RUNS) -> int:
+    if (isinstance(value, bool) or not isinstance(value, int)
+            or not minimum <= value <= maximum):
+        raise fail(f"{key}: got {_short(value)}; allowed: an integer from {minimum:,} to "
+                   f"{maximum:,}")
     return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _design_options(design: str, table: Mapping[str, Any], fail) -> dict[str, Any]:
@@ -525,9 +561,3 @@ def _check_scenario(config: SweepConfig, fail) -> None:
 
 def _unique(values: list[Any]) -> list[Any]:
     return list(dict.fromkeys(values))
-
-
-def _json_scalar(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"cannot encode {type(value).__name__}")

@@ -1,11 +1,9 @@
 """Designs: the points of a sweep (SALib samplers or a full-factorial grid) and their runs.
 
-Every random choice comes from the config's master seed: the sampler's seed is
-the root state of ``SeedSequence(master_seed)`` and run ``i`` uses child ``i``
-(``SeedSequence(master_seed, spawn_key=(i,))``, the same as
-``SeedSequence(master_seed).spawn(n)[i]``). Run ``i`` is replication
-``i % replications`` of design point ``i // replications``, so a run's numbers
-do not depend on which worker or backend runs it, nor in what order.
+Every random choice comes from the config's master seed: the sampler's seed and
+the analysers' seed are words of the root state of ``SeedSequence(master_seed)``
+(SALib takes 32-bit seeds); run seeds are spawned by the engine under the
+config's seed policy (``experiments.engine.seeds``).
 """
 
 from __future__ import annotations
@@ -19,11 +17,6 @@ import pandas as pd
 from SALib.sample import latin, morris, sobol
 
 from experiments.sweep.config import SweepConfig
-
-
-def run_seed(master_seed: int, run_id: int) -> np.random.SeedSequence:
-    """The seed of run ``run_id``: child ``run_id`` of ``SeedSequence(master_seed)``."""
-    return np.random.SeedSequence(master_seed, spawn_key=(run_id,))
 
 
 def design_seed(master_seed: int) -> int:

@@ -1,4 +1,10 @@
-"""``--dry-run``: run count and time, memory and disk estimates from a few pilot runs."""
+"""``--dry-run``: run count and time, memory and disk estimates, without building the design.
+
+The run count comes from the config's options alone (``SweepConfig.n_points``);
+a few pilot runs at the centre of the parameter space (the middle of each
+range, the first level of each grid parameter) give the time per run. Nothing
+is written.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,18 @@ import io
 import resource
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-import pandas as pd
+import pyarrow.parquet as pq
+from tqdm import tqdm
 
-from experiments.sweep.execute import Plan, evaluate_run
-from experiments.sweep.manifest import run_key
+from experiments.engine import ModelEvaluation, RunSpec, evaluate_task
+from experiments.engine.execute import Evaluation
+from experiments.engine.seeds import child_seed
+from experiments.engine.store import RunStore
+from experiments.sweep.config import SweepConfig
+from experiments.sweep.execute import sweep_folder, sweep_schema
 
 
 @dataclass(frozen=True)
@@ -18,6 +31,7 @@ class Estimate:
     """What a sweep would cost.
 
     Attributes:
+        description: the design in words.
         n_runs: Runs in the design.
         todo: Runs not yet in the folder.
         pilots: Pilot runs measured.
@@ -29,6 +43,7 @@ class Estimate:
         jobs: Workers assumed.
     """
 
+    description: str
     n_runs: int
     todo: int
     pilots: int
@@ -42,65 +57,67 @@ class Estimate:
     def describe(self) -> str:
         """The estimate as a few lines of text."""
         return "\n".join([
-            f"runs: {self.n_runs} in the design, {self.todo} still to run",
+            self.description,
+            f"runs: {self.n_runs:,} in the design, {self.todo:,} still to run",
             f"pilot: {self.pilots} runs, {self.seconds_per_run:.2f} s per run"
             + (f" ({self.failed_pilots} failed)" if self.failed_pilots else ""),
-            f"time: about {_duration(self.wall_seconds)} with {self.jobs} worker(s) "
-            "(plus worker start-up, a few seconds)",
-            f"memory: about {self.memory_bytes / 2**20:.0f} MB per worker, "
-            f"{self.jobs * self.memory_bytes / 2**20:.0f} MB in all",
-            f"disk: about {_size(self.disk_bytes)} of result parts",
+            f"time: about {tqdm.format_interval(self.wall_seconds)} (h:mm:ss) with "
+            f"{self.jobs} worker(s), plus worker start-up",
+            f"memory: about {tqdm.format_sizeof(self.memory_bytes, 'B', 1024)} per worker, "
+            f"{tqdm.format_sizeof(self.jobs * self.memory_bytes, 'B', 1024)} in all",
+            f"disk: about {tqdm.format_sizeof(self.disk_bytes, 'B', 1024)} of result parts",
         ])
 
 
-def estimate(plan: Plan, jobs: int, pilots: int = 3) -> Estimate:
-    """Run up to ``pilots`` runs of ``plan`` in this process (writing nothing) and extrapolate.
+def centre(config: SweepConfig) -> dict[str, Any]:
+    """Inputs of the pilot runs: the middle of each range, the first level of each grid."""
+    point: dict[str, Any] = {}
+    for p in config.parameters:
+        if p.levels:
+            point[p.name] = p.levels[0]
+        elif p.bounds is not None:
+            mid = (p.bounds[0] + p.bounds[1]) / 2
+            point[p.name] = round(mid) if p.kind == "int" else mid
+    return point
 
-    The pilots are the first runs still to do; runs elsewhere in the parameter
-    space may be faster or slower.
-    """
-    todo = plan.todo
-    chosen = todo[:pilots] or list(range(min(pilots, plan.design.n_runs)))
+
+def estimate(config: SweepConfig, out: str | Path, jobs: int, pilots: int = 3,
+             evaluate: Evaluation | None = None) -> Estimate:
+    """Run ``pilots`` runs of ``config`` in this process (writing nothing) and extrapolate."""
+    n_runs = config.n_points() * config.replications
+    evaluate = evaluate or ModelEvaluation(config.scenario)
+    done = 0
+    if sweep_folder(config, out, evaluate).check() is not None:  # refuses another sweep
+        ok, failed = RunStore(out, sweep_schema(config)).status()
+        done = len(ok | failed)
+    inputs = {**config.fixed, **centre(config)}
     rows, seconds = [], []
-    for run_id in chosen:
-        params = plan.params(run_id)
+    for i in range(min(pilots, max(1, n_runs))):
+        spec = RunSpec(i, 0, i, child_seed(config.master_seed, i), inputs)
         start = time.perf_counter()
-        row = evaluate_run(plan.evaluate, run_id, plan.config.master_seed, params)
+        row, _ = evaluate_task(evaluate, spec)
         seconds.append(time.perf_counter() - start)
-        row["key"] = run_key(plan.code_version, plan.evaluation, params,
-                             plan.config.master_seed, run_id)
-        rows.append({"sample": 0, "replication": 0,
-                     **{n: params[n] for n in plan.config.names}, **row})
+        rows.append({"run_id": i, "point": 0, "replication": i, "seed": spec.seed,
+                     **inputs, **row, "key": "0" * 16})
     per_run = sum(seconds) / len(seconds)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    todo = max(0, n_runs - done)
     return Estimate(
-        n_runs=plan.design.n_runs, todo=len(todo), pilots=len(chosen),
+        description=(f"{config.design} design over {', '.join(config.names)}: "
+                     f"{config.n_points():,} points x {config.replications:,} replications = "
+                     f"{n_runs:,} runs"),
+        n_runs=n_runs, todo=todo, pilots=len(rows),
         failed_pilots=sum(r["error"] is not None for r in rows), seconds_per_run=per_run,
-        wall_seconds=per_run * len(todo) / jobs, memory_bytes=int(rss),
-        disk_bytes=int(_bytes_per_row(rows) * len(todo)), jobs=jobs)
+        wall_seconds=per_run * todo / jobs, memory_bytes=int(rss),
+        disk_bytes=int(_bytes_per_row(config, rows) * todo), jobs=jobs)
 
 
-def _bytes_per_row(rows: list[dict]) -> float:
-    def size(frame: pd.DataFrame) -> int:
+def _bytes_per_row(config: SweepConfig, rows: list[dict[str, Any]]) -> float:
+    schema = sweep_schema(config)
+
+    def size(n: int) -> int:
         buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
+        pq.write_table(schema.runs_table(rows[:n]), buffer)
         return buffer.tell()
 
-    frame = pd.DataFrame(rows)
-    return max(1.0, (size(frame) - size(frame.iloc[0:0])) / len(frame))
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"
+    return max(1.0, (size(len(rows)) - size(0)) / max(1, len(rows)))

@@ -4,36 +4,42 @@ The report answers a funder's question in the order a board memo would: the
 question, the setup in plain words, the headline numbers with their intervals,
 tables, then figures with captions. ``report.html`` carries the same text with
 the figures embedded, so it opens anywhere without the folder.
+
+It reads the comparison's result tables only (``runs.parquet``,
+``timeseries.parquet``, ``summary.csv``, ``contrasts.csv``, ``comparison.json``),
+never the study's code, so a report can be redrawn from a folder alone.
 """
 
 from __future__ import annotations
 
-import base64
-import html
+import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-import markdown
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from experiments.breakeven import BOOTSTRAP_SAMPLES  # noqa: E402
-from experiments.compare import BAND, CONFIDENCE, Comparison, bands  # noqa: E402
-from experiments.io import atomic_path, write_text  # noqa: E402
-from model.metrics import NEEDLE_THRESHOLD, SUMMARY_FIELDS  # noqa: E402
-from model.parameters import get_parameter  # noqa: E402
-from model.scenarios import NAMED_SCENARIOS  # noqa: E402
-
-if TYPE_CHECKING:
-    from experiments.breakeven import BreakevenResult
+from experiments.io import write_text
+from experiments.reports.common import (
+    FigureNote,
+    ci,
+    markdown_to_html,
+    millions,
+    num,
+    pct,
+    save_figure,
+    table,
+)
+from experiments.reports.common import colours as scenario_colours
+from experiments.stats import BAND, CONFIDENCE, bands
+from model.metrics import NEEDLE_THRESHOLD
+from model.parameters import get_parameter
+from model.scenarios import NAMED_SCENARIOS
 
 _BAND_PCT = round((BAND[1] - BAND[0]) * 100)
 _CI_PCT = round(CONFIDENCE * 100)
@@ -47,54 +53,69 @@ _SPENDING = (  # timeseries column, label, colour
 
 
 @dataclass(frozen=True)
-class Figure:
-    """One figure of the report: file name, title and caption."""
+class ComparisonTables:
+    """A comparison as its result tables, read from a folder.
 
-    name: str
-    title: str
-    caption: str
+    Attributes:
+        timeseries: every month of every successful run.
+        summary: one row per scenario (``summary.csv``).
+        contrasts: paired differences against the reference (``contrasts.csv``).
+        setup: the comparison's record (``comparison.json``): scenarios, reference,
+            reps, master seed, changed parameters, the scenarios' full parameters,
+            interval level and band.
+    """
+
+    timeseries: pd.DataFrame
+    summary: pd.DataFrame
+    contrasts: pd.DataFrame
+    setup: dict[str, Any]
+
+    @classmethod
+    def read(cls, folder: str | os.PathLike) -> ComparisonTables:
+        """Read the tables a comparison wrote into ``folder``."""
+        folder = Path(folder)
+        contrasts_path = folder / "contrasts.csv"
+        contrasts = (pd.read_csv(contrasts_path) if contrasts_path.stat().st_size > 1
+                     else pd.DataFrame(columns=["scenario", "outcome"]))
+        return cls(pd.read_parquet(folder / "timeseries.parquet"),
+                   pd.read_csv(folder / "summary.csv"), contrasts,
+                   json.loads((folder / "comparison.json").read_text()))
+
+    @property
+    def scenarios(self) -> tuple[str, ...]:
+        """Scenarios in report order."""
+        return tuple(self.setup["scenarios"])
+
+    @property
+    def reference(self) -> str:
+        """The scenario the others are compared with."""
+        return str(self.setup["reference"])
+
+    @property
+    def reps(self) -> int:
+        """Replications per scenario."""
+        return int(self.setup["reps"])
+
+    @property
+    def master_seed(self) -> int:
+        """Master seed of the replications."""
+        return int(self.setup["master_seed"])
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Parameters changed from the defaults in every scenario."""
+        return dict(self.setup["params"])
+
+    @property
+    def parameters(self) -> dict[str, dict[str, Any]]:
+        """Full parameters of each scenario."""
+        return dict(self.setup["parameters"])
 
 
-# --- formatting ---------------------------------------------------------------------------
-def _num(x: float, digits: int = 1) -> str:
-    return "n/a" if x is None or not np.isfinite(x) else f"{x:,.{digits}f}"
-
-
-def _ci(mean: float, lo: float, hi: float, digits: int = 1, signed: bool = False) -> str:
-    sign = "+" if signed else ""
-    if not np.isfinite(mean):
-        return "n/a"
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return f"{mean:{sign},.{digits}f}"
-    return f"{mean:{sign},.{digits}f} [{lo:,.{digits}f} to {hi:,.{digits}f}]"
-
-
-def _pct(x: float) -> str:
-    return "n/a" if not np.isfinite(x) else f"{100 * x:.0f}%"
-
-
-def _millions(x: float) -> str:
-    return f"{x / 1e6:,.1f} million"
-
-
-def _table(df: pd.DataFrame) -> str:
-    """A Markdown pipe table of ``df`` (strings as they are, index dropped)."""
-    cells = df.astype(str).map(lambda s: s.replace("|", "\\|"))
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
-    return "\n".join(lines)
-
-
-def _colours(scenarios: tuple[str, ...]) -> dict[str, str]:
-    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    return {s: cycle[i % len(cycle)] for i, s in enumerate(scenarios)}
-
-
-# --- figures ------------------------------------------------------------------------------
-def _band_panel(ax, comparison: Comparison, series: pd.DataFrame, column: str,
+def _band_panel(ax: Axes, tables: ComparisonTables, series: pd.DataFrame, column: str,
                 colours: dict[str, str]) -> None:
     b = bands(series, column)
-    for name in comparison.scenarios:
+    for name in tables.scenarios:
         part = b[b["scenario"] == name]
         ax.fill_between(part["step"], part["lo"], part["hi"], color=colours[name], alpha=0.15,
                         lw=0)
@@ -104,19 +125,14 @@ def _band_panel(ax, comparison: Comparison, series: pd.DataFrame, column: str,
     ax.set_xlim(0, series["step"].max())
 
 
-def _save(fig, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-
-
-def figure_wellbeing(comparison: Comparison, path: Path, colours: dict[str, str]) -> Figure:
+def figure_wellbeing(tables: ComparisonTables, path: Path, colours: dict[str, str]) -> FigureNote:
     """Change in community wellbeing from month 0, mean and 90% band per scenario."""
-    ts = comparison.timeseries
+    ts = tables.timeseries
     base = ts.groupby(["scenario", "replication"])["community_wellbeing"].transform("first")
     series = ts.assign(change=(ts["community_wellbeing"] / base - 1.0) * 100.0)
-    fig, ax = plt.subplots(figsize=(9, 5.2), layout="constrained")
-    _band_panel(ax, comparison, series, "change", colours)
+    fig = Figure(figsize=(9, 5.2), layout="constrained")
+    ax = fig.subplots()
+    _band_panel(ax, tables, series, "change", colours)
     ax.axhline(NEEDLE_THRESHOLD * 100, color="black", ls="--", lw=1)
     ax.annotate(f"needle moved (+{NEEDLE_THRESHOLD:.0%})", (0.01, NEEDLE_THRESHOLD * 100),
                 xycoords=("axes fraction", "data"), va="bottom", fontsize=9)
@@ -124,64 +140,67 @@ def figure_wellbeing(comparison: Comparison, path: Path, colours: dict[str, str]
     ax.set_ylabel("change in community wellbeing since month 0 (%)")
     ax.set_title("Community wellbeing over time")
     ax.legend(loc="upper left", bbox_to_anchor=(0, 0.93), fontsize=9)
-    _save(fig, path)
-    return Figure(path.name, "Community wellbeing over time",
+    save_figure(fig, path)
+    return FigureNote(path.name, "Community wellbeing over time",
                   f"Mean change in community wellbeing (CES index of residents' needs) since "
                   f"month 0, in percent, per scenario; shaded: the middle {_BAND_PCT}% of "
                   f"replications. The dashed line is the +{NEEDLE_THRESHOLD:.0%} mark at "
                   f"which practitioners say the needle has moved.")
 
 
-def figure_equity(comparison: Comparison, path: Path, colours: dict[str, str]) -> Figure:
+def figure_equity(tables: ComparisonTables, path: Path, colours: dict[str, str]) -> FigureNote:
     """Equity gap over time per scenario, mean and band."""
-    fig, ax = plt.subplots(figsize=(9, 5.2), layout="constrained")
-    _band_panel(ax, comparison, comparison.timeseries, "equity_gap", colours)
+    fig = Figure(figsize=(9, 5.2), layout="constrained")
+    ax = fig.subplots()
+    _band_panel(ax, tables, tables.timeseries, "equity_gap", colours)
     ax.set_ylabel("equity gap (wellbeing index points, 0-1 scale)")
     ax.set_title("Equity gap: wellbeing of other residents minus marginalised residents")
     ax.legend(fontsize=9)
-    _save(fig, path)
-    return Figure(path.name, "Equity gap",
+    save_figure(fig, path)
+    return FigureNote(path.name, "Equity gap",
                   f"Wellbeing of residents who are not marginalised minus that of marginalised "
                   f"residents (index points on the 0-1 wellbeing scale; lower is fairer). Lines: "
                   f"mean over replications; shaded: the middle {_BAND_PCT}%.")
 
 
-def _two_band_panels(comparison: Comparison, path: Path, colours: dict[str, str],
+def _two_band_panels(tables: ComparisonTables, path: Path, colours: dict[str, str],
                      title: str, panels: list[tuple[str, str, str]],
                      ylim: tuple[float | None, float | None], legend_on: int) -> None:
     """Two side-by-side band panels over time: (column, y label, panel title) each."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained", sharex=True)
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
+    axes = fig.subplots(1, 2, sharex=True)
     for ax, (column, ylabel, panel_title) in zip(axes, panels, strict=True):
-        _band_panel(ax, comparison, comparison.timeseries, column, colours)
+        _band_panel(ax, tables, tables.timeseries, column, colours)
         ax.set_ylabel(ylabel)
         ax.set_title(panel_title)
         ax.set_ylim(*ylim)
     axes[legend_on].legend(fontsize=9)
     fig.suptitle(title)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def figure_trust(comparison: Comparison, path: Path, colours: dict[str, str]) -> Figure:
+def figure_trust(tables: ComparisonTables, path: Path, colours: dict[str, str]) -> FigureNote:
     """Mean trust and aligned share over time, two panels."""
-    _two_band_panels(comparison, path, colours, "Trust and membership over time", [
+    _two_band_panels(tables, path, colours, "Trust and membership over time", [
         ("mean_trust", "mean trust among nonprofits (0-1)", "Trust"),
         ("aligned_share", "share of nonprofits that are members",
          "Membership of the collective"),
     ], ylim=(-0.02, 1.02), legend_on=1)
-    return Figure(path.name, "Trust and membership",
+    return FigureNote(path.name, "Trust and membership",
                   f"Left: mean trust between nonprofits (0 = none, 1 = full). Right: share of "
                   f"nonprofits that have chosen to be members of the collective (or of a "
                   f"voluntary coalition). Lines: mean over replications; shaded: the middle "
                   f"{_BAND_PCT}%.")
 
 
-def figure_money(comparison: Comparison, path: Path) -> Figure:
+def figure_money(tables: ComparisonTables, path: Path) -> FigureNote:
     """Where the money went: mean cumulative spending by purpose, stacked per scenario."""
-    ts = comparison.timeseries
+    ts = tables.timeseries
     last = ts[ts["step"] == ts["step"].max()]
     cols = [c for c, _, _ in _SPENDING]
-    money = last.groupby("scenario", sort=False)[cols].mean().reindex(comparison.scenarios)
-    fig, ax = plt.subplots(figsize=(10, 1.2 + 0.7 * len(money)), layout="constrained")
+    money = last.groupby("scenario", sort=False)[cols].mean().reindex(tables.scenarios)
+    fig = Figure(figsize=(10, 1.2 + 0.7 * len(money)), layout="constrained")
+    ax = fig.subplots()
     left = np.zeros(len(money))
     y = np.arange(len(money))[::-1]
     totals = money.sum(axis=1).to_numpy()
@@ -200,8 +219,8 @@ def figure_money(comparison: Comparison, path: Path) -> Figure:
     ax.set_title("Where the money went")
     fig.legend(loc="outside lower center", ncol=5, fontsize=8, frameon=False)
     ax.grid(axis="x", alpha=0.3)
-    _save(fig, path)
-    return Figure(path.name, "Where the money went",
+    save_figure(fig, path)
+    return FigureNote(path.name, "Where the money went",
                   "Money spent by nonprofits and the backbone over the whole run, by purpose, in "
                   "millions (mean over replications); labels give each purpose's share of the "
                   "total. Grant seeking includes applications and government compliance "
@@ -210,25 +229,25 @@ def figure_money(comparison: Comparison, path: Path) -> Figure:
                   "nonprofits survive, with reserves and, when it is on, funder commitment.")
 
 
-def figure_churn(comparison: Comparison, path: Path, colours: dict[str, str]) -> Figure:
+def figure_churn(tables: ComparisonTables, path: Path, colours: dict[str, str]) -> FigureNote:
     """Cumulative closures and active nonprofits over time, two panels."""
-    _two_band_panels(comparison, path, colours, "Nonprofit churn", [
+    _two_band_panels(tables, path, colours, "Nonprofit churn", [
         ("closures", "nonprofits closed so far (organisations)", "Closures (cumulative)"),
         ("active_nonprofits", "nonprofits operating (organisations)", "Active nonprofits"),
     ], ylim=(0, None), legend_on=0)
-    return Figure(path.name, "Nonprofit churn",
+    return FigureNote(path.name, "Nonprofit churn",
                   f"Left: nonprofits closed since the start (reserves negative for several "
                   f"months). Right: nonprofits operating; closed slots are refilled by new "
                   f"entrants over time. Lines: mean over replications; shaded: the middle "
                   f"{_BAND_PCT}%.")
 
 
-def figure_contrasts(comparison: Comparison, contrasts: pd.DataFrame, reference: str,
-                     path: Path, colours: dict[str, str]) -> Figure:
+def figure_contrasts(tables: ComparisonTables, contrasts: pd.DataFrame, reference: str,
+                     path: Path, colours: dict[str, str]) -> FigureNote:
     """Paired difference in wellbeing gain and chance of beating the reference."""
     rows = contrasts[contrasts["outcome"] == "improvement_pct"].reset_index(drop=True)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 1.6 + 0.6 * max(1, len(rows))),
-                             layout="constrained", sharey=True)
+    fig = Figure(figsize=(12, 1.6 + 0.6 * max(1, len(rows))), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
     y = np.arange(len(rows))[::-1]
     for yi, r in zip(y, rows.itertuples(), strict=True):
         c = colours[r.scenario]
@@ -248,8 +267,8 @@ def figure_contrasts(comparison: Comparison, contrasts: pd.DataFrame, reference:
     axes[0].set_yticks(y, rows["scenario"])
     for ax in axes:
         ax.grid(axis="x", alpha=0.3)
-    _save(fig, path)
-    return Figure(path.name, f"Each scenario against {reference}",
+    save_figure(fig, path)
+    return FigureNote(path.name, f"Each scenario against {reference}",
                   f"Left: mean paired difference in the wellbeing gain (percentage points), "
                   f"same community, same seed, with its {_CI_PCT}% interval. Right: share of "
                   f"replications in which the scenario's gain beats {reference}'s, with its "
@@ -257,16 +276,16 @@ def figure_contrasts(comparison: Comparison, contrasts: pd.DataFrame, reference:
 
 
 # --- text ---------------------------------------------------------------------------------
-def _setup_section(comparison: Comparison) -> str:
-    plan = comparison.plan
+def _setup_section(tables: ComparisonTables) -> str:
+    plan = tables
     p = plan.parameters[plan.scenarios[0]]
     years = p["steps"] / 12
     total = p["total_funding"] * years
     lines = [
         "## The setup",
         "",
-        f"- **Money**: {_millions(p['total_funding'])} a year in every scenario "
-        f"({_millions(total)} over the horizon), of which "
+        f"- **Money**: {millions(p['total_funding'])} a year in every scenario "
+        f"({millions(total)} over the horizon), of which "
         f"{p['government_share']:.0%} flows through government grants. Where there is a "
         f"backbone, funders pay it from the same money.",
         f"- **Horizon**: {p['steps']} months ({years:g} years), one step per month.",
@@ -288,13 +307,13 @@ def _setup_section(comparison: Comparison) -> str:
         rows.append({"scenario": name, "what it is": preset.description,
                      "changes from defaults": changes})
     backbone = get_parameter("backbone_funding")
-    lines += [_table(pd.DataFrame(rows)), "",
+    lines += [table(pd.DataFrame(rows)), "",
               f"`backbone_funding` is the {backbone.unit} paid to the backbone "
               f"(default {backbone.default:g}).", ""]
     return "\n".join(lines)
 
 
-def _headline_section(comparison: Comparison, summary: pd.DataFrame, contrasts: pd.DataFrame,
+def _headline_section(tables: ComparisonTables, summary: pd.DataFrame, contrasts: pd.DataFrame,
                       reference: str) -> str:
     s = summary.set_index("scenario")
     ref = s.loc[reference]
@@ -303,11 +322,11 @@ def _headline_section(comparison: Comparison, summary: pd.DataFrame, contrasts: 
              f"Numbers are means over replications with their {_CI_PCT}% interval in brackets.",
              "",
              f"- **{reference}** (the reference): community wellbeing changed by "
-             f"{_ci(ref['improvement_pct_mean'], ref['improvement_pct_lo'], ref['improvement_pct_hi'], signed=True)}%; "  # noqa: E501
+             f"{ci(ref['improvement_pct_mean'], ref['improvement_pct_lo'], ref['improvement_pct_hi'], signed=True)}%; "  # noqa: E501
              f"the needle moved in {round(ref['needle_share'] * n)} of {n} runs "
-             f"({_pct(ref['needle_share'])}, {_pct(ref['needle_share_lo'])} to "
-             f"{_pct(ref['needle_share_hi'])})."]
-    for name in comparison.scenarios:
+             f"({pct(ref['needle_share'])}, {pct(ref['needle_share_lo'])} to "
+             f"{pct(ref['needle_share_hi'])})."]
+    for name in tables.scenarios:
         if name == reference:
             continue
         row = s.loc[name]
@@ -317,12 +336,12 @@ def _headline_section(comparison: Comparison, summary: pd.DataFrame, contrasts: 
         closures = c.loc["nonprofit_closures"]
         text = (
             f"- **{name}**: wellbeing changed by "
-            f"{_ci(row['improvement_pct_mean'], row['improvement_pct_lo'], row['improvement_pct_hi'], signed=True)}%, "  # noqa: E501
-            f"that is {_ci(gain['mean_difference'], gain['difference_lo'], gain['difference_hi'], signed=True)} "  # noqa: E501
+            f"{ci(row['improvement_pct_mean'], row['improvement_pct_lo'], row['improvement_pct_hi'], signed=True)}%, "  # noqa: E501
+            f"that is {ci(gain['mean_difference'], gain['difference_lo'], gain['difference_hi'], signed=True)} "  # noqa: E501
             f"percentage points against {reference} in the same community; it did better in "
-            f"{_pct(gain['prob_better'])} of paired runs. The needle moved in "
-            f"{round(row['needle_share'] * n)} of {n} runs ({_pct(row['needle_share'])}, "
-            f"{_pct(row['needle_share_lo'])} to {_pct(row['needle_share_hi'])})"
+            f"{pct(gain['prob_better'])} of paired runs. The needle moved in "
+            f"{round(row['needle_share'] * n)} of {n} runs ({pct(row['needle_share'])}, "
+            f"{pct(row['needle_share_lo'])} to {pct(row['needle_share_hi'])})"
         )
         months = row["median_months_to_needle"]
         if np.isfinite(months):
@@ -330,8 +349,8 @@ def _headline_section(comparison: Comparison, summary: pd.DataFrame, contrasts: 
         else:
             never = "it never did" if row["needle_share"] == 0 else "in most runs it never did"
             text += f"; {never}."
-        text += (f" Equity gap {_ci(gap['mean_difference'], gap['difference_lo'], gap['difference_hi'], digits=3, signed=True)} "  # noqa: E501
-                 f"index points; closures {_ci(closures['mean_difference'], closures['difference_lo'], closures['difference_hi'], signed=True)} "  # noqa: E501
+        text += (f" Equity gap {ci(gap['mean_difference'], gap['difference_lo'], gap['difference_hi'], digits=3, signed=True)} "  # noqa: E501
+                 f"index points; closures {ci(closures['mean_difference'], closures['difference_lo'], closures['difference_hi'], signed=True)} "  # noqa: E501
                  f"organisations.")
         per = gain["difference_per_backbone_million"]
         if np.isfinite(per) and gain["extra_backbone_million"] > 0:
@@ -343,17 +362,17 @@ def _headline_section(comparison: Comparison, summary: pd.DataFrame, contrasts: 
 
 
 _TABLE_FIELDS: tuple[tuple[str, str, Callable[[float, float, float], str]], ...] = (
-    ("improvement_pct", "wellbeing gain (%)", lambda m, lo, hi: _ci(m, lo, hi, 1)),
-    ("final_equity_gap", "equity gap (index pts)", lambda m, lo, hi: _ci(m, lo, hi, 3)),
-    ("nonprofit_closures", "closures", lambda m, lo, hi: _ci(m, lo, hi, 1)),
+    ("improvement_pct", "wellbeing gain (%)", lambda m, lo, hi: ci(m, lo, hi, 1)),
+    ("final_equity_gap", "equity gap (index pts)", lambda m, lo, hi: ci(m, lo, hi, 3)),
+    ("nonprofit_closures", "closures", lambda m, lo, hi: ci(m, lo, hi, 1)),
     ("grant_overhead_share", "grant-seeking share (%)",
-     lambda m, lo, hi: _ci(100 * m, 100 * lo, 100 * hi, 1)),
-    ("final_mean_trust", "trust (0-1)", lambda m, lo, hi: _ci(m, lo, hi, 2)),
+     lambda m, lo, hi: ci(100 * m, 100 * lo, 100 * hi, 1)),
+    ("final_mean_trust", "trust (0-1)", lambda m, lo, hi: ci(m, lo, hi, 2)),
     ("final_aligned_share", "members (%)",
-     lambda m, lo, hi: _ci(100 * m, 100 * lo, 100 * hi, 0)),
+     lambda m, lo, hi: ci(100 * m, 100 * lo, 100 * hi, 0)),
     ("final_funding_effectiveness_corr", "money-effectiveness corr.",
-     lambda m, lo, hi: _ci(m, lo, hi, 2)),
-    ("policies_enacted", "policy changes", lambda m, lo, hi: _ci(m, lo, hi, 1)),
+     lambda m, lo, hi: ci(m, lo, hi, 2)),
+    ("policies_enacted", "policy changes", lambda m, lo, hi: ci(m, lo, hi, 1)),
 )
 
 
@@ -361,8 +380,8 @@ def _tables_section(summary: pd.DataFrame, contrasts: pd.DataFrame, reference: s
     rows = []
     for r in summary.to_dict("records"):
         row = {"scenario": r["scenario"],
-               "needle moved": f"{_pct(r['needle_share'])} [{_pct(r['needle_share_lo'])} to "
-                               f"{_pct(r['needle_share_hi'])}]",
+               "needle moved": f"{pct(r['needle_share'])} [{pct(r['needle_share_lo'])} to "
+                               f"{pct(r['needle_share_hi'])}]",
                "median months to needle": ("never (most runs)"
                                            if not np.isfinite(r["median_months_to_needle"])
                                            else f"{r['median_months_to_needle']:.0f}")}
@@ -375,16 +394,16 @@ def _tables_section(summary: pd.DataFrame, contrasts: pd.DataFrame, reference: s
         contrasts) else []
     for r in records:
         crow.append({"scenario": r["scenario"], "outcome": r["outcome"],
-                     "difference": _ci(r["mean_difference"], r["difference_lo"],
+                     "difference": ci(r["mean_difference"], r["difference_lo"],
                                        r["difference_hi"], 3, signed=True),
                      "better is": r["better"],
-                     "beats reference": _pct(r["prob_better"]),
-                     "per backbone million": _num(r["difference_per_backbone_million"], 3)})
+                     "beats reference": pct(r["prob_better"]),
+                     "per backbone million": num(r["difference_per_backbone_million"], 3)})
     parts = [
         "## Summary by scenario", "",
         f"Means with {_CI_PCT}% intervals over replications; needle moved: share of runs with "
         f"a gain of at least {NEEDLE_THRESHOLD:.0%} (Wilson interval).", "",
-        _table(pd.DataFrame(rows)), ""]
+        table(pd.DataFrame(rows)), ""]
     if not crow:
         return "\n".join(parts)
     return "\n".join(parts + [
@@ -392,13 +411,13 @@ def _tables_section(summary: pd.DataFrame, contrasts: pd.DataFrame, reference: s
         f"Scenario minus {reference} in the same community, with {_CI_PCT}% intervals; "
         f"'beats reference': share of replications where the scenario does better; "
         f"'per backbone million': the difference per million of extra backbone money.", "",
-        _table(pd.DataFrame(crow)), ""])
+        table(pd.DataFrame(crow)), ""])
 
 
-def build_markdown(comparison: Comparison, figures: list[Figure], summary: pd.DataFrame,
+def build_markdown(tables: ComparisonTables, figures: list[FigureNote], summary: pd.DataFrame,
                    contrasts: pd.DataFrame, reference: str) -> str:
     """The report's Markdown text, with figures referenced as ``figures/<name>``."""
-    plan = comparison.plan
+    plan = tables
     parts = [
         "# Isolated or collective impact? A comparison at equal money", "",
         "## The question", "",
@@ -408,8 +427,8 @@ def build_markdown(comparison: Comparison, figures: list[Figure], summary: pd.Da
         "agenda with shared measurement and a funded backbone (collective impact)? By how "
         "much, for whom, and how sure can we be? This report answers with "
         f"{plan.reps} simulated replications of each funding regime in the same communities.",
-        "", _setup_section(comparison),
-        _headline_section(comparison, summary, contrasts, reference),
+        "", _setup_section(tables),
+        _headline_section(tables, summary, contrasts, reference),
         _tables_section(summary, contrasts, reference),
         "## Figures", ""]
     for i, fig in enumerate(figures, start=1):
@@ -431,157 +450,37 @@ def build_markdown(comparison: Comparison, figures: list[Figure], summary: pd.Da
     return "\n".join(parts)
 
 
-_CSS = """
-body { font-family: system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif;
-       max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; line-height: 1.45; }
-table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 0.3em 0.5em; text-align: left; vertical-align: top; }
-th { background: #f3f3f3; }
-img { max-width: 100%; height: auto; }
-code { background: #f4f4f4; padding: 0 0.2em; }
-"""
+def write_report(folder: str | os.PathLike,
+                 out: str | os.PathLike | None = None) -> dict[str, Path]:
+    """Write ``report.md``, ``report.html`` and ``figures/*.png`` of the comparison in ``folder``.
 
+    Args:
+        folder: a folder holding a comparison's tables (``experiments.compare.write_results``).
+        out: where the report goes (default: ``folder``).
 
-def markdown_to_html(text: str, figure_dir: Path, title: str) -> str:
-    """Render the report's Markdown to one self-contained HTML page (figures inlined)."""
-    body = markdown.markdown(text, extensions=["tables"])
-
-    def inline(match: re.Match) -> str:
-        data = (figure_dir / match.group(1)).read_bytes()
-        return f'src="data:image/png;base64,{base64.b64encode(data).decode("ascii")}"'
-
-    body = re.sub(r'src="figures/([^"]+\.png)"', inline, body)
-    return (f"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{html.escape(title)}</title>\n<style>{_CSS}</style>\n</head>\n"
-            f"<body>\n{body}\n</body>\n</html>\n")
-
-
-def write_report(comparison: Comparison, out: str | os.PathLike,
-                 reference: str = "isolated") -> dict[str, Path]:
-    """Write ``report.md``, ``report.html`` and ``figures/*.png`` into ``out``.
-
-    Returns the paths written, by name. ``reference`` must be a compared scenario.
+    Returns:
+        The paths written, by name.
     """
-    out = Path(out)
+    tables = ComparisonTables.read(folder)
+    out = Path(folder if out is None else out)
     figdir = out / "figures"
     figdir.mkdir(parents=True, exist_ok=True)
-    summary = comparison.summary_table()
-    contrasts = comparison.contrasts(reference)
-    colours = _colours(comparison.scenarios)
-    figures = [figure_wellbeing(comparison, figdir / "wellbeing.png", colours)]
-    if len(comparison.scenarios) > 1:
-        figures.append(figure_contrasts(comparison, contrasts, reference,
+    summary, contrasts, reference = tables.summary, tables.contrasts, tables.reference
+    colours = scenario_colours(tables.scenarios)
+    figures = [figure_wellbeing(tables, figdir / "wellbeing.png", colours)]
+    if len(tables.scenarios) > 1 and not contrasts.empty:
+        figures.append(figure_contrasts(tables, contrasts, reference,
                                         figdir / "contrasts.png", colours))
     figures += [
-        figure_equity(comparison, figdir / "equity_gap.png", colours),
-        figure_trust(comparison, figdir / "trust_alignment.png", colours),
-        figure_money(comparison, figdir / "money.png"),
-        figure_churn(comparison, figdir / "churn.png", colours),
+        figure_equity(tables, figdir / "equity_gap.png", colours),
+        figure_trust(tables, figdir / "trust_alignment.png", colours),
+        figure_money(tables, figdir / "money.png"),
+        figure_churn(tables, figdir / "churn.png", colours),
     ]
-    text = build_markdown(comparison, figures, summary, contrasts, reference)
+    text = build_markdown(tables, figures, summary, contrasts, reference)
     write_text(text, out / "report.md")
     title = "Isolated or collective impact? A comparison at equal money"
     write_text(markdown_to_html(text, figdir, title), out / "report.html")
     paths = {"report.md": out / "report.md", "report.html": out / "report.html"}
     paths.update({f"figures/{f.name}": figdir / f.name for f in figures})
     return paths
-
-
-# --- break-even ---------------------------------------------------------------------------
-def figure_breakeven(result: BreakevenResult, path: Path) -> Figure:
-    """Response curve: share of runs meeting the target along the searched parameter."""
-    plan = result.plan
-    curve = result.curve
-    param = plan.parameter
-    numeric = plan.target.op != "true"
-    fig, axes = plt.subplots(2 if numeric else 1, 1, figsize=(9, 7.5 if numeric else 4.8),
-                             layout="constrained", sharex=True, squeeze=False)
-    ax = axes[0, 0]
-    x = curve["value"].to_numpy(float)
-    ax.errorbar(x, curve["share_met"], yerr=[curve["share_met"] - curve["share_lo"],
-                                             curve["share_hi"] - curve["share_met"]],
-                fmt="o-", color="#4c72b0", capsize=3, label="share of runs meeting the target")
-    ax.axhline(plan.probability, color="black", ls="--", lw=1,
-               label=f"required share ({plan.probability:g})")
-    if np.isfinite(result.estimate):
-        hi = result.high if np.isfinite(result.high) else plan.high
-        ax.axvspan(result.low, hi, color="#dd8452", alpha=0.2,
-                   label=f"{_CI_PCT}% interval of the break-even value")
-        ax.axvline(result.estimate, color="#dd8452", lw=2,
-                   label=f"break-even: {result.estimate:.4g}")
-    ax.set_ylim(-0.03, 1.03)
-    ax.set_ylabel(f"share of runs with {plan.target.describe()}")
-    ax.set_title(f"How much {param.name} does it take? ({plan.scenario}, "
-                 f"{plan.reps} replications per value)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
-    if numeric:
-        ax2 = axes[1, 0]
-        unit = SUMMARY_FIELDS[plan.target.output][0]
-        ax2.fill_between(x, curve["output_lo"], curve["output_hi"], color="#4c72b0", alpha=0.2,
-                         label=f"{_CI_PCT}% interval of the mean")
-        ax2.plot(x, curve["output_mean"], "o-", color="#4c72b0", label="mean over runs")
-        ax2.axhline(plan.target.threshold, color="black", ls="--", lw=1,
-                    label=f"target {plan.target.op} {plan.target.threshold:g}")
-        ax2.set_ylabel(f"{plan.target.output} ({unit})")
-        ax2.grid(alpha=0.3)
-        ax2.legend(fontsize=8, loc="best")
-    axes[-1, 0].set_xlabel(f"{param.name} ({param.unit})")
-    _save(fig, path)
-    caption = (f"Share of replications in which {plan.target.describe()} at each value of "
-               f"{param.name} ({param.unit}), with {_CI_PCT}% Wilson intervals; every value "
-               f"uses the same {plan.reps} seeds. The dashed line is the required share; the "
-               f"vertical line and band mark the smallest value reaching it and its "
-               f"bootstrap interval.")
-    if numeric:
-        caption += f" Lower panel: mean {plan.target.output} with its {_CI_PCT}% interval."
-    return Figure(path.name, "Response curve", caption)
-
-
-def write_breakeven_report(result: BreakevenResult,
-                           out: str | os.PathLike) -> dict[str, Path]:
-    """Write the break-even figure, ``report.md`` and ``report.html`` into ``out``."""
-    out = Path(out)
-    figdir = out / "figures"
-    figdir.mkdir(parents=True, exist_ok=True)
-    fig = figure_breakeven(result, figdir / "response_curve.png")
-    plan = result.plan
-    param = plan.parameter
-    if result.status == "not reached":
-        answer = (f"Within {plan.low:g} to {plan.high:g} {param.unit}, {plan.target.describe()}"
-                  f" was never reached in {plan.probability:.0%} of runs.")
-    else:
-        hi = (f"{result.high:.4g}" if np.isfinite(result.high)
-              else f"beyond the searched range (above {plan.high:g})")
-        answer = (f"The smallest {param.name} at which {plan.target.describe()} in at least "
-                  f"{plan.probability:.0%} of runs is **{result.estimate:.4g} {param.unit}** "
-                  f"({_CI_PCT}% bootstrap interval {result.low:.4g} to {hi}).")
-        if result.status == "at the low end":
-            answer += " The target is already met at the low end of the searched range."
-    changed = ", ".join(f"`{k}={v}`" for k, v in plan.params.items()) or "none"
-    table = result.curve.assign(
-        share=lambda d: [f"{m}/{n} = {s:.0%} [{lo:.0%} to {h:.0%}]" for m, n, s, lo, h in zip(
-            d["met"], d["runs"], d["share_met"], d["share_lo"], d["share_hi"], strict=True)])
-    table = table[["value", "share"]].rename(columns={"value": f"{param.name} ({param.unit})",
-                                                      "share": "runs meeting the target"})
-    text = "\n".join([
-        f"# Break-even: how much {param.name} does it take?", "",
-        f"Question: from which value of `{param.name}` ({param.description}) does the "
-        f"`{plan.scenario}` scenario reach `{plan.target.describe()}` in at least "
-        f"{plan.probability:.0%} of replications?", "",
-        "## Answer", "", answer, "",
-        "## Setup", "",
-        f"- Searched {plan.low:g} to {plan.high:g} {param.unit}: {plan.points} evenly spaced "
-        f"values, then up to {plan.refine} more inside the first crossing.",
-        f"- {plan.reps} replications per value, the same seeds at every value (master seed "
-        f"{plan.master_seed}); {len(result.runs)} runs in all.",
-        f"- Other parameters changed from the scenario: {changed}.", "",
-        "## Response curve", "", _table(table), "",
-        f"![{fig.title}](figures/{fig.name})", "", f"*{fig.caption}*", "",
-        "The estimate interpolates linearly between the two values around the first "
-        "crossing; its interval resamples whole replications "
-        f"({BOOTSTRAP_SAMPLES:,} bootstrap samples).", ""])
-    write_text(text, out / "report.md")
-    write_text(markdown_to_html(text, figdir, f"Break-even: {param.name}"), out / "report.html")
-    return {"report.md": out / "report.md", "report.html": out / "report.html",
-            f"figures/{fig.name}": figdir / fig.name}

@@ -1,14 +1,14 @@
-"""Figures of a run's time series."""
+"""Figures of a run's time series, drawn on ``Figure`` objects (no pyplot, no backend switch)."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+from experiments.reports.common import save_figure
 
 PANELS: tuple[tuple[str, tuple[str, ...], str], ...] = (
     ("Community wellbeing", ("community_wellbeing", "wellbeing_marginalised",
@@ -21,9 +21,11 @@ PANELS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def timeseries_figure(series: pd.DataFrame, title: str, path: str | os.PathLike | None = None):
+def timeseries_figure(series: pd.DataFrame, title: str,
+                      path: str | os.PathLike | None = None) -> Figure:
     """A six-panel figure of one run's main outputs over months; saved when ``path`` is given."""
-    fig, axes = plt.subplots(2, 3, figsize=(15, 8), sharex=True, layout="constrained")
+    fig = Figure(figsize=(15, 8), layout="constrained")
+    axes = fig.subplots(2, 3, sharex=True)
     months = series["step"]
     for ax, (panel, columns, ylabel) in zip(axes.flat, PANELS, strict=True):
         if not columns:
@@ -41,6 +43,5 @@ def timeseries_figure(series: pd.DataFrame, title: str, path: str | os.PathLike 
         ax.set_xlabel("month")
     fig.suptitle(title + " (dotted lines: policy changes)")
     if path is not None:
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
+        save_figure(fig, Path(path))
     return fig

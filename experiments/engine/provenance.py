@@ -1,11 +1,12 @@
-"""Provenance: code versions, run keys and the sweep manifest (``DIR/manifest.json``).
+"""Provenance: which code made a result, with which packages, from which commit.
 
 The *code version* of model runs is a digest of the source of the ``model`` and
 ``agents`` packages and of ``experiments/runner.py``: it changes whenever the
-model's code changes, committed or not, and it can be computed on any worker.
-The manifest also records the git commit and whether the work tree was dirty.
-Each run row carries a *key*: a digest of the code version, the evaluation,
-the full parameter set and the run's seed.
+model's code changes, committed or not, and any worker can compute it. Each run
+row also carries a *key*: a digest of the evaluation, the inputs the run is
+given (its design point and the study's fixed inputs; everything else is a
+declared default) and its seed, so two rows with the same key are the same
+computation under the same code version.
 """
 
 from __future__ import annotations
@@ -24,14 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from experiments.errors import UsageError
-from experiments.io import write_json
-
-MANIFEST = "manifest.json"
-FORMAT = 1
+from experiments.io import plain
 
 _PACKAGES = ("collective-impact-sim", "mesa", "numpy", "pandas", "pyarrow", "scipy", "SALib",
-             "joblib", "dask", "distributed", "matplotlib", "tqdm")
+             "joblib", "dask", "distributed", "matplotlib", "tqdm", "filelock")
 
 
 class CodeVersionWarning(UserWarning):
@@ -63,7 +60,7 @@ def code_version_of(evaluate: Callable[..., Any]) -> str:
     defining them (or of their qualified name when the source is unavailable).
     """
     if hasattr(evaluate, "code_version"):
-        return evaluate.code_version()
+        return str(evaluate.code_version())
     target = getattr(evaluate, "func", evaluate)  # functools.partial
     module = inspect.getmodule(target)
     try:
@@ -76,21 +73,24 @@ def code_version_of(evaluate: Callable[..., Any]) -> str:
 
 
 def evaluation_name(evaluate: Callable[..., Any]) -> str:
-    """A stable name of an evaluation function, e.g. ``experiments.sweep.execute:ModelRun(...)``."""
+    """A stable name of an evaluation function, e.g. ``experiments.runner:run_one(...)``."""
     if hasattr(evaluate, "identity"):
-        return evaluate.identity()
+        return str(evaluate.identity())
     target = getattr(evaluate, "func", evaluate)
     module = getattr(target, "__module__", "?")
     name = getattr(target, "__qualname__", type(target).__qualname__)
     return f"{module}:{name}"
 
 
-def run_key(code_version: str, evaluation: str, params: Mapping[str, Any],
-            master_seed: int, run_id: int) -> str:
-    """Provenance key (16 hex digits) of one run: code, evaluation, parameters, seed."""
-    text = json.dumps([code_version, evaluation, dict(sorted(params.items())), master_seed,
-                       run_id], default=_scalar)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+def digest(data: Any, length: int = 16) -> str:
+    """Hex digest of plain data (JSON with sorted keys; NumPy scalars as Python numbers)."""
+    text = json.dumps(data, sort_keys=True, default=plain)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def run_key(evaluation: str, params: Mapping[str, Any], seed: int) -> str:
+    """Provenance key (16 hex digits) of one run: evaluation, its inputs, its seed."""
+    return digest([evaluation, dict(params), int(seed)])
 
 
 def git_state(path: Path | None = None) -> dict[str, Any]:
@@ -124,32 +124,6 @@ def now() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat()
 
 
-def read_manifest(out: Path) -> dict[str, Any] | None:
-    """The manifest of the sweep folder ``out``, or None when there is none."""
-    path = Path(out) / MANIFEST
-    if not path.exists():
-        return None
-    try:
-        manifest = json.loads(path.read_bytes())
-    except ValueError:  # not JSON, or not text at all
-        manifest = None
-    if not isinstance(manifest, dict) or not {"fingerprint", "config"} <= manifest.keys():
-        raise UsageError(f"{str(path)!r} is not a sweep manifest (damaged or of another "
-                         "program); use another folder")
-    return manifest
-
-
-def write_manifest(out: Path, manifest: Mapping[str, Any]) -> None:
-    """Write the manifest atomically."""
-    write_json(dict(manifest), Path(out) / MANIFEST)
-
-
 def warn_code_version(what: str, stacklevel: int = 3) -> None:
     """Warn loudly (a ``CodeVersionWarning``) about results of other code."""
     warnings.warn(f"CODE VERSION MISMATCH: {what}", CodeVersionWarning, stacklevel=stacklevel)
-
-
-def _scalar(value: Any) -> Any:
-    if hasattr(value, "item"):
-        return value.item()
-    raise TypeError(f"cannot encode {type(value).__name__}")

@@ -1,0 +1,99 @@
+"""A design: points x replications x a seed policy, the one input of the engine.
+
+A *point* is a mapping of inputs (for model studies: ``scenario`` and the
+declared parameters it changes). Every point runs ``replications`` times; run
+``i`` is replication ``i % replications`` of point ``i // replications`` and
+gets its seed from the master seed under the seed policy (``common`` or
+``independent``, see ``experiments.engine.seeds``). A design can grow by
+appending points (adaptive studies such as the break-even search): runs of the
+points it had keep their ids and seeds.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from experiments.engine import limits
+from experiments.engine.provenance import digest
+from experiments.engine.seeds import SEED_MAX, SEED_POLICIES, run_seeds
+from experiments.errors import UsageError
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a design: ids, seed and the inputs it receives."""
+
+    run_id: int
+    point: int
+    replication: int
+    seed: int
+    inputs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Design:
+    """What a study runs.
+
+    Attributes:
+        points: inputs of each design point, in order.
+        replications: runs per point (>= 1).
+        master_seed: root of every seed, in [0, 2**63 - 1].
+        seed_policy: ``"common"`` or ``"independent"``.
+        fixed: inputs given to every run (a point's own inputs win).
+    """
+
+    points: tuple[Mapping[str, Any], ...]
+    replications: int
+    master_seed: int
+    seed_policy: str = "common"
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.seed_policy not in SEED_POLICIES:
+            raise UsageError(f"seed policy: got {self.seed_policy!r}; allowed: one of "
+                             + ", ".join(SEED_POLICIES))
+        limits.check_count("master seed", self.master_seed, 0, SEED_MAX)
+        limits.check_runs(len(self.points), self.replications)
+        object.__setattr__(self, "points", tuple(dict(p) for p in self.points))
+        object.__setattr__(self, "fixed", dict(self.fixed))
+
+    @property
+    def n_points(self) -> int:
+        """Design points."""
+        return len(self.points)
+
+    @property
+    def n_runs(self) -> int:
+        """Runs: points times replications."""
+        return self.n_points * self.replications
+
+    @functools.cached_property
+    def seeds(self) -> np.ndarray:
+        """Seed of every run (int64, in [0, 2**63 - 1])."""
+        return run_seeds(self.master_seed, self.n_points, self.replications, self.seed_policy)
+
+    def inputs(self, point: int) -> dict[str, Any]:
+        """Everything run ``point`` receives: the fixed inputs, then the point's own."""
+        return {**self.fixed, **self.points[point]}
+
+    def run(self, run_id: int) -> RunSpec:
+        """Run ``run_id`` of the design."""
+        point, replication = divmod(run_id, self.replications)
+        return RunSpec(run_id, point, replication, int(self.seeds[run_id]), self.inputs(point))
+
+    def extended(self, points: Sequence[Mapping[str, Any]]) -> Design:
+        """This design with ``points`` appended (existing runs keep their ids and seeds)."""
+        return Design((*self.points, *points), self.replications, self.master_seed,
+                      self.seed_policy, self.fixed)
+
+    def record(self) -> dict[str, Any]:
+        """The design as plain data for the manifest (sizes, seeds, digest of the points)."""
+        return {"points": self.n_points, "replications": self.replications,
+                "runs": self.n_runs, "master_seed": self.master_seed,
+                "seed_policy": self.seed_policy, "fixed": dict(self.fixed),
+                "points_digest": digest([list(self.points), dict(self.fixed)])}
