@@ -5,7 +5,7 @@ package is imported first so that, whichever is imported first, ``model`` or
 ``agents``, the model's core finds every agent module whole.
 """
 
-import model  # noqa: F401  (see the docstring: import order)
+import model  # noqa: F401 - imported first for the import order (see the docstring)
 from agents.backbone import Backbone
 from agents.funder import Funder
 from agents.government import Government

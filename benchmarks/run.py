@@ -394,7 +394,7 @@ def as_json(m: dict[str, Any], found: list[Target], sizes: Sizes) -> dict[str, A
             **{k: m[k] for k in ("sweep_1", "sweep_2", "against_here", "against_there")
                if k in m}}
     return {
-        "sizes": {k: v for k, v in sizes.__dict__.items()},
+        "sizes": dict(sizes.__dict__),
         "measurements": {k: {"label": r.label, "median_seconds": r.seconds,
                              "seconds": r.times, "cpu_seconds": r.cpu,
                              "us_per_unit": r.per_unit_us, "unit": r.unit_name,

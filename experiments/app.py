@@ -64,6 +64,7 @@ def parameter_slider(name: str, lowest: float, highest: float, step: float) -> S
         ValueError: if the range leaves the declared bounds or misses the default.
     """
     p = get_parameter(name)
+    assert p.minimum is not None and p.maximum is not None, f"{name} is not a numeric parameter"
     if not (p.minimum <= lowest <= p.default <= highest <= p.maximum):
         raise ValueError(f"slider for {name!r}: range [{lowest}, {highest}] must lie in "
                          f"[{p.minimum}, {p.maximum}] and contain the default {p.default}")
@@ -205,7 +206,7 @@ def Page() -> None:
     """
     params = solara.use_memo(model_params, [])
     initial = solara.use_memo(lambda: CollectiveImpactModel(**initial_values(params)), [])
-    model = solara.use_reactive(initial)
+    model: solara.Reactive[CollectiveImpactModel] = solara.use_reactive(initial)
     SolaraViz(model, components=[], model_params=params,
               name="Collective impact: isolated vs collective")
     Dashboard(model.value)

@@ -165,9 +165,9 @@ class BreakevenPlan:
         if self.parameter.kind == "int":
             values = np.round(values)
         out: list[float] = []
-        for v in values:
+        for raw in values:
             # 12 significant digits: 0.0375, not 0.037500000000000006
-            v = int(v) if self.parameter.kind == "int" else float(f"{v:.12g}")
+            v = int(raw) if self.parameter.kind == "int" else float(f"{raw:.12g}")
             v = self.parameter.validate(v)
             if v not in out:
                 out.append(v)

@@ -222,7 +222,7 @@ def predictions_figure(predictions: pd.DataFrame, simulated: Iterable[float], xl
     ax = fig.subplots()
     values = np.concatenate([sim, placed["prediction"].to_numpy(dtype=float)])
     span = max(values.max() - values.min(), 1e-9)
-    bins = np.linspace(values.min() - 0.05 * span, values.max() + 0.05 * span, 25)
+    bins = np.linspace(values.min() - 0.05 * span, values.max() + 0.05 * span, 25).tolist()
     ax.hist(sim, bins=bins, color="#9ecae1", edgecolor="white",
             label=f"simulated ({sim.size} runs)")
     ax.axvspan(lo, hi, color="#3182bd", alpha=0.12,

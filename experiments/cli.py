@@ -15,6 +15,7 @@ import re
 import sys
 import traceback
 import warnings
+from typing import Any, NoReturn
 
 from experiments.engine.limits import suggest
 from experiments.errors import UsageError
@@ -38,11 +39,11 @@ _LONGEST_ERROR = 300  # characters of an error line; long inputs are cut
 class _Parser(argparse.ArgumentParser):
     """An argparse parser: no abbreviated options, one-line errors with suggestions."""
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("allow_abbrev", False)  # --step is not --steps
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
 
-    def error(self, message: str) -> None:  # noqa: D102
+    def error(self, message: str) -> NoReturn:
         match = _CHOICE.search(message)
         if match:
             choices = re.findall(r"'([^']*)'", match.group(2))

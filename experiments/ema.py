@@ -97,6 +97,7 @@ from model.parameters import (
     get_parameter,
 )
 from model.scenarios import make_scenario
+from model.seeds import SEED_MAX
 
 __all__ = [
     "DEFAULT_GROUPS",
@@ -152,7 +153,7 @@ def experiment_seed(values: Mapping[str, Any], master_seed: int = DEFAULTS["seed
         sort_keys=True, separators=(",", ":"), allow_nan=False,
     )
     digest = hashlib.sha256(text.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "little") % (int(_SEED.maximum) + 1)
+    return int.from_bytes(digest[:8], "little") % (SEED_MAX + 1)
 
 
 def _exact_integer(output: Output) -> bool:
@@ -252,11 +253,13 @@ def ema_uncertainty(parameter: Parameter, bounds: Bounds = None
             raise ParameterError(f"parameter '{name}': got choices {choices!r}; allowed: two "
                                  f"or more different values, each {parameter.allowed}")
         return CategoricalParameter(name, list(choices))
+    low: Any  # validated below: a declared bound or a caller's value of any type
+    high: Any
     if bounds is None:
         low, high = parameter.minimum, parameter.maximum
     else:
         try:
-            low, high = bounds  # type: ignore[misc]
+            low, high = bounds
         except (TypeError, ValueError):
             raise ParameterError(f"parameter '{name}': got bounds {bounds!r}; allowed: "
                                  f"(low, high), each {parameter.allowed}") from None

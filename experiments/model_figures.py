@@ -102,9 +102,9 @@ def draw_trust_network(model: CollectiveImpactModel, ax: Axes, min_trust: float 
         if not nodes:
             continue
         if kind == "nonprofit":
-            colour = [g.nodes[v]["alignment"] for v in nodes]
+            alignment = [g.nodes[v]["alignment"] for v in nodes]
             nx.draw_networkx_nodes(g, pos, nodelist=nodes, ax=ax, node_shape=marker,
-                                   node_color=colour, cmap=mpl.colormaps[ALIGNMENT_CMAP],
+                                   node_color=alignment, cmap=mpl.colormaps[ALIGNMENT_CMAP],
                                    vmin=0.0, vmax=1.0, node_size=size, edgecolors="black",
                                    linewidths=0.6)
         else:
@@ -144,7 +144,7 @@ def draw_wellbeing_groups(model: CollectiveImpactModel, ax: Axes, bins: int = 30
     pop = model.population
     wb = pop.wellbeing()
     first = model.datacollector.get_model_vars_dataframe().iloc[0]
-    edges = np.linspace(0.0, 1.0, bins + 1)
+    edges = np.linspace(0.0, 1.0, bins + 1).tolist()
     for group, mask in (("marginalised", pop.marginalised), ("others", ~pop.marginalised)):
         if not mask.any():
             continue

@@ -181,6 +181,6 @@ def run_contest(rng: np.random.Generator, applicants: list[Nonprofit], awards: l
         log_w = log_w + judging.effort_power * np.log(efforts / target)
     order = pick_winners(rng, log_w, len(awards))
     winners = [(applicants[i], awards[j]) for j, i in enumerate(order)]
-    won = set(int(i) for i in order)
+    won = {int(i) for i in order}
     losers = [a for i, a in enumerate(applicants) if i not in won]
     return winners, losers

@@ -22,6 +22,7 @@ import numpy as np
 from model.parameters import ParameterError, get_parameter
 
 _SEED = get_parameter("seed")
+assert _SEED.maximum is not None, "seed is a declared integer parameter, so it has bounds"
 
 #: Largest seed a run accepts or records (the declared maximum of ``seed``).
 SEED_MAX: int = int(_SEED.maximum)

@@ -154,8 +154,7 @@ def _wait_for(driver, condition, what: str):
     from selenium.webdriver.support.ui import WebDriverWait
 
     try:
-        return WebDriverWait(driver, UI_TIMEOUT_S, poll_frequency=0.25).until(
-            lambda d: condition(d))
+        return WebDriverWait(driver, UI_TIMEOUT_S, poll_frequency=0.25).until(condition)
     except TimeoutException:
         driver.save_screenshot(str(ARTIFACTS / "app-failure.png"))
         raise AssertionError(f"timed out waiting for {what}") from None
@@ -170,7 +169,7 @@ def _changed(driver, title: str, before: str):
     def check(d):
         try:
             return _image_digest(d, title) != before
-        except Exception:  # the image is being replaced while we read it
+        except Exception:  # noqa: BLE001 - the image is being replaced while we read it
             return False
     return check
 

@@ -4,6 +4,7 @@ import json
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from experiments.breakeven import (
@@ -117,6 +118,33 @@ def test_cli_writes_the_answer_the_curve_and_the_figure(tmp_path, capsys):
                  "figures/response_curve.png"):
         assert (out / name).stat().st_size > 0, name
     assert "data:image/png;base64," in (out / "report.html").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["command"] == "breakeven" and manifest["status"] == "complete"
+    assert manifest["analysis_seeds"]["bootstrap"] == record["bootstrap_seed"]
+    assert manifest["config"]["seed_policy"] == "common"
+    runs = pd.read_parquet(out / "runs.parquet")
+    assert len(runs) == record["runs"] and runs["seed"].nunique() == 2
+
+
+def test_an_interrupted_search_resumes_to_the_same_answer(tmp_path, capsys):
+    """A folder holding only the first pass's runs completes to the uninterrupted answer."""
+    args = ["breakeven", "--param", "backbone_funding", "--target", "backbone_spending>=55000",
+            "--range", "0,0.05", "--points", "3", "--refine", "2", "--reps", "2", "--jobs", "1",
+            "--no-progress"]
+    args += [a for k, v in TINY.items() for a in ("--set", f"{k}={v}")]
+    assert main([*args, "--out", str(tmp_path / "whole")]) == 0
+    assert main([*args, "--out", str(tmp_path / "cut")]) == 0
+    cut = tmp_path / "cut"
+    parts = sorted((cut / "runs").glob("part-*.parquet"))
+    assert len(parts) >= 2  # the grid, then the refinement
+    parts[-1].unlink()  # as if killed before the refinement was written
+    for name in json.loads((cut / "manifest.json").read_text())["outputs"]:
+        (cut / name).unlink()
+    assert main([*args, "--out", str(cut)]) == 0
+    capsys.readouterr()
+    assert (json.loads((cut / "breakeven.json").read_text())
+            == json.loads((tmp_path / "whole" / "breakeven.json").read_text()))
+    assert (cut / "curve.csv").read_bytes() == (tmp_path / "whole" / "curve.csv").read_bytes()
 
 
 def test_cli_refuses_bad_input_and_writes_nothing(tmp_path, capsys):

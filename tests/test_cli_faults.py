@@ -447,7 +447,7 @@ def test_resume_after_kill_9_at_several_random_moments_gives_the_full_table(tmp_
             saved.append(len(load_results(out, check_code=False)))
     assert saved == sorted(saved), f"finished runs were lost between kills: {saved}"
     assert sum(0 < n < KILL_RUNS for n in saved) >= 3, f"too few kills mid-sweep: {saved}"
-    finish = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    finish = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert finish.returncode == 0, finish.stderr
     resumed = load_results(out)
     fresh = run_sweep(load_config(config), tmp_path / "fresh", progress=False).table()
@@ -460,7 +460,7 @@ def test_resume_after_kill_9_at_several_random_moments_gives_the_full_table(tmp_
 def cisim(*argv: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run the installed ``cisim`` entry point."""
     return subprocess.run([sys.executable, "-m", "experiments", *argv], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_entry_point_exit_code_and_single_line(tmp_path):

@@ -81,8 +81,8 @@ def test_meetings_take_longer_as_the_collective_grows():
                                     "backbone"])
 def test_each_condition_is_a_switch_that_changes_the_run(switch):
     """Turning one condition off changes the run (and the backbone only exists when on)."""
-    on_s, on_t = run_one("collective", 9, **SMALL)
-    off_s, off_t = run_one("collective", 9, **{**SMALL, switch: 0.0})
+    _, on_t = run_one("collective", 9, **SMALL)
+    _, off_t = run_one("collective", 9, **{**SMALL, switch: 0.0})
     assert not on_t.equals(off_t)
     if switch == "backbone":
         assert (off_t["backbone_capacity"] == 0).all() and on_t["backbone_capacity"].max() > 0

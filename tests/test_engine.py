@@ -101,22 +101,22 @@ def test_the_same_command_again_replaces_the_outputs_as_a_whole(compared, capsys
 
 def test_a_second_writer_is_refused_by_the_lock(tmp_path):
     folder = StudyFolder(tmp_path / "o", "compare", {"a": 1})
-    with folder, pytest.raises(UsageError, match="another cisim command is writing"):
-        with StudyFolder(tmp_path / "o", "compare", {"a": 1}):
-            pass
+    with (folder, pytest.raises(UsageError, match="another cisim command is writing"),
+          StudyFolder(tmp_path / "o", "compare", {"a": 1})):
+        pass
     assert not (tmp_path / "o" / LOCK).exists()  # released and removed on the way out
     with StudyFolder(tmp_path / "o", "compare", {"a": 1}):  # free again
         pass
 
 
 def test_a_failed_publication_leaves_the_old_outputs(tmp_path):
-    with StudyFolder(tmp_path / "o", "test", {"a": 1}) as folder:
-        with folder.publishing() as staging:
-            (staging / "table.csv").write_text("old")
-    with StudyFolder(tmp_path / "o", "test", {"a": 1}) as folder:
-        with pytest.raises(RuntimeError), folder.publishing() as staging:
-            (staging / "table.csv").write_text("half")
-            raise RuntimeError("killed while writing")
+    with (StudyFolder(tmp_path / "o", "test", {"a": 1}) as folder,
+          folder.publishing() as staging):
+        (staging / "table.csv").write_text("old")
+    with (StudyFolder(tmp_path / "o", "test", {"a": 1}) as folder, pytest.raises(RuntimeError),
+          folder.publishing() as staging):
+        (staging / "table.csv").write_text("half")
+        raise RuntimeError("killed while writing")
     assert (tmp_path / "o" / "table.csv").read_text() == "old"
     assert not [p for p in (tmp_path / "o").iterdir() if p.name.startswith(".staging")]
 
@@ -140,10 +140,10 @@ def test_kill_9_in_mid_compare_then_the_same_command_gives_the_uninterrupted_res
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the compare finished before it was killed"
     assert not (killed / "report.html").exists()
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr
     assert subprocess.run([sys.executable, "-m", "experiments", *argv, "--out", str(fresh)],
-                          capture_output=True, timeout=600).returncode == 0
+                          capture_output=True, timeout=600, check=False).returncode == 0
     resumed = pd.read_parquet(killed / "runs.parquet").drop(columns="elapsed_s")
     straight = pd.read_parquet(fresh / "runs.parquet").drop(columns="elapsed_s")
     pd.testing.assert_frame_equal(resumed, straight)
@@ -277,7 +277,7 @@ def test_importing_any_module_leaves_the_plotting_backend_alone():
             "        importlib.import_module(m.name)\n"
             "print(matplotlib.get_backend())")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "svg"
 
@@ -351,3 +351,16 @@ def test_duckdb_and_polars_read_the_runs_parts_as_one_table(compared):
     assert count[0] == frame.height == 4
     assert frame.schema["nonprofit_closures"] == pl.Int64
     assert frame.schema["needle_moved"] == pl.Boolean
+
+
+@pytest.mark.parametrize("argv", [
+    ["compare", "--reps", "50000"],
+    ["breakeven", "--param", "backbone_funding", "--target", "needle_moved", "--reps", "5000"],
+])
+def test_dry_run_estimates_without_running_the_design_and_writes_nothing(argv, tmp_path,
+                                                                         capsys):
+    started = time.perf_counter()
+    code, out, _ = cli([*argv, *TINY, "--dry-run", "--out", tmp_path / "o"], capsys)
+    assert code == 0 and "still to run" in out and "time: about" in out
+    assert time.perf_counter() - started < 20  # three pilot runs, not the design
+    assert not (tmp_path / "o").exists()

@@ -67,3 +67,67 @@ def test_no_module_imports_from_a_layer_above_it(name, path):
     own = layer(name)
     upward = sorted(m for m in imports(path) if (layer(m) or 0) > own)
     assert not upward, f"{name} ({NAMES[own]}) imports from above: {upward}"
+
+
+# --- no platform-only or global-state imports ----------------------------------------------
+#: Modules no project source imports: POSIX-only, or process-wide plotting state.
+BANNED_MODULES = ("fcntl", "matplotlib.pyplot")
+
+
+def portability_problems(source: str) -> list[str]:
+    """Where ``source`` imports ``fcntl`` or ``matplotlib.pyplot`` or calls ``matplotlib.use``.
+
+    ``fcntl`` exists on POSIX only; pyplot and ``matplotlib.use`` change process-wide
+    plotting state (figures are drawn on ``Figure`` objects instead). Aliases count:
+    ``import matplotlib as mpl; mpl.use(...)`` and ``from matplotlib import use``.
+    """
+    def banned(module: str) -> bool:
+        return any(module == b or module.startswith(f"{b}.") for b in BANNED_MODULES)
+
+    found = []
+    mpl_names: set[str] = set()  # names bound to the matplotlib module
+    use_names: set[str] = set()  # names bound to matplotlib.use
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if banned(alias.name):
+                    found.append(f"line {node.lineno}: import {alias.name}")
+                if alias.name == "matplotlib" or (alias.name.startswith("matplotlib.")
+                                                  and alias.asname is None):
+                    mpl_names.add(alias.asname or "matplotlib")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [f"{node.module}.{alias.name}" for alias in node.names]
+            if banned(node.module) or any(banned(name) for name in names):
+                found.append(f"line {node.lineno}: from {node.module} import "
+                             f"{', '.join(alias.name for alias in node.names)}")
+            if node.module == "matplotlib":
+                use_names |= {alias.asname or alias.name for alias in node.names
+                              if alias.name == "use"}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if ((isinstance(func, ast.Attribute) and func.attr == "use"
+             and isinstance(func.value, ast.Name) and func.value.id in mpl_names)
+                or (isinstance(func, ast.Name) and func.id in use_names)):
+            found.append(f"line {node.lineno}: calls matplotlib.use")
+    return sorted(found, key=lambda problem: int(problem.split(":")[0].removeprefix("line ")))
+
+
+def test_portability_check_sees_every_form():
+    source = ("import fcntl\nfrom fcntl import flock\nimport matplotlib.pyplot as plt\n"
+              "from matplotlib import pyplot\nfrom matplotlib.pyplot import figure\n"
+              "import matplotlib as mpl\nmpl.use('agg')\nfrom matplotlib import use as u\n"
+              "def f():\n    u('svg')\n"
+              "import matplotlib\nfrom matplotlib.figure import Figure\nmatplotlib.colormaps\n")
+    assert [p.split(":")[0] for p in portability_problems(source)] == [
+        f"line {n}" for n in (1, 2, 3, 4, 5, 7, 10)]
+
+
+def test_no_module_imports_fcntl_or_pyplot_or_switches_the_backend():
+    """Outside the notebooks, no project source imports fcntl or pyplot or calls matplotlib.use."""
+    sources = [path for _, path in modules()] + sorted((ROOT / "benchmarks").glob("*.py"))
+    problems = [f"{path.relative_to(ROOT)} {problem}" for path in sources
+                for problem in portability_problems(path.read_text())]
+    assert not problems, "\n".join(problems)

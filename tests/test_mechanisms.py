@@ -178,7 +178,7 @@ def test_latent_resources_stay_hidden_until_trust_and_engagement_pass_thresholds
         pop.activate_latent(rng, 0.1, 0.5, 0.5, 0.05, 0.1)  # low trust
     assert pop.latent_active.mean() < 0.001
     first = pop.activate_latent(rng, 0.9, 0.5, 0.5, 0.05, 0.1)
-    assert 0.0 < first and pop.latent_active.mean() == pytest.approx(0.1, abs=0.02)
+    assert first > 0.0 and pop.latent_active.mean() == pytest.approx(0.1, abs=0.02)
     for _ in range(60):
         pop.activate_latent(rng, 0.9, 0.5, 0.5, 0.05, 0.1)
     assert pop.latent_active.mean() > 0.95

@@ -55,7 +55,7 @@ def test_unknown_name_suggests_close_names():
 @pytest.mark.parametrize("name", ["", "nope", None])
 def test_unknown_or_empty_scenario_is_refused(name):
     """Scenario names other than the presets are refused, listing the presets."""
-    with pytest.raises(ParameterError, match="scenario: got .*allowed: one of 'isolated'"):
+    with pytest.raises(ParameterError, match=r"scenario: got .*allowed: one of 'isolated'"):
         make_scenario(name)
 
 

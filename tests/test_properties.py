@@ -200,9 +200,8 @@ def test_nan_and_infinity_refused_for_every_numeric_parameter(p):
 def test_bounds_are_inclusive(p):
     """The declared minimum and maximum (or every choice) are themselves accepted."""
     values = p.choices if p.kind == "choice" else (p.minimum, p.maximum)
-    for value in values:
-        if p.kind == "int":
-            value = int(value)
+    for declared in values:
+        value = int(declared) if p.kind == "int" else declared
         assert validate_parameters({p.name: value}, complete=False) == {p.name: value}
 
 

@@ -147,7 +147,7 @@ def test_common_seed_policy_gives_every_point_the_replications_seeds(tmp_path):
     # The default (independent) policy is another configuration: it is not mixed in.
     tiny = tmp_path / "tiny.toml"
     tiny.write_text(tiny_text())
-    with pytest.raises(UsageError, match="another configuration .*seed_policy"):
+    with pytest.raises(UsageError, match=r"another configuration .*seed_policy"):
         run_sweep(load_config(tiny), out, progress=False)
 
 
@@ -368,7 +368,7 @@ def test_other_config_or_command_into_the_same_folder_is_refused(tiny, tmp_path)
     kept = snapshot(out)
     other = tmp_path / "other.toml"
     other.write_text(tiny_text(steps=5))
-    with pytest.raises(UsageError, match="another configuration .*differs in: fixed") as err:
+    with pytest.raises(UsageError, match=r"another configuration .*differs in: fixed") as err:
         run_sweep(load_config(other), out, progress=False)
     assert "\n" not in str(err.value)
     assert snapshot(out) == kept  # left as it was
@@ -519,7 +519,7 @@ def test_api_accepts_a_problem_spec_and_a_sample_table(tmp_path):
     assert len(table) == 6 and list(table["point"]) == [0, 0, 1, 1, 2, 2]
     assert list(table["communication_frequency"]) == [1.0, 1.0, 1.0, 1.0, 3.0, 3.0]
     assert (table["steps"] == 3).all() and (table["scenario"] == "collective").all()
-    with pytest.raises(ConfigError, match="backbone_funding.: got 0.9; allowed"):
+    with pytest.raises(ConfigError, match=r"backbone_funding.: got 0\.9; allowed"):
         sweep(samples.assign(backbone_funding=0.9), tmp_path / "bad",
               outputs=["improvement_pct"], progress=False)
     assert not (tmp_path / "bad").exists()
@@ -528,12 +528,12 @@ def test_api_accepts_a_problem_spec_and_a_sample_table(tmp_path):
 def test_api_refuses_options_that_its_spec_would_ignore(tiny, tmp_path):
     """A TOML path or config states everything itself; samples are their own design."""
     out = tmp_path / "o"
-    with pytest.raises(ConfigError, match="^replications: not an option of a sweep config"):
+    with pytest.raises(ConfigError, match=r"^replications: not an option of a sweep config"):
         sweep(tiny, out, replications=5, progress=False)
-    with pytest.raises(ConfigError, match="^flush_seconds: not an option of a sweep config"):
+    with pytest.raises(ConfigError, match=r"^flush_seconds: not an option of a sweep config"):
         sweep(load_config(tiny), out, flush_seconds=1.0, progress=False)
     samples = pd.DataFrame({"backbone_funding": [0.0, 0.1]})
-    with pytest.raises(ConfigError, match="^design, n: not an option of a table of samples"):
+    with pytest.raises(ConfigError, match=r"^design, n: not an option of a table of samples"):
         sweep(samples, out, design="sobol", n=8, outputs=["improvement_pct"], progress=False)
     assert not out.exists()
     assert len(sweep(str(tiny), out, progress=False)) == 8

@@ -32,7 +32,7 @@ def test_predictions_parse_lines_and_mappings():
 def test_prediction_out_of_range_is_refused_with_its_name(value):
     """A bad prediction is refused naming the student, the value and the range."""
     book = PredictionBook("gain", lower=-50, upper=50)
-    with pytest.raises(UsageError, match="Ana.*allowed: a number from -50 to 50"):
+    with pytest.raises(UsageError, match=r"Ana.*allowed: a number from -50 to 50"):
         book.add("Ana", value)
 
 

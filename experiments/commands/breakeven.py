@@ -16,7 +16,8 @@ from experiments.breakeven import (
     write_breakeven,
 )
 from experiments.commands.options import integer, model_options, number, study_options
-from experiments.engine import RunStore, make_executor, model_schema
+from experiments.engine import ModelEvaluation, RunStore, make_executor, model_schema
+from experiments.engine.estimate import estimate
 from experiments.engine.limits import MAX_REPLICATIONS, check_jobs
 from experiments.errors import UsageError
 from experiments.reports.breakeven import write_breakeven_report
@@ -58,9 +59,10 @@ def parse_range(text: str | None) -> tuple[float | None, float | None]:
     if len(parts) != 2:
         raise UsageError(f"--range: got {text!r}; expected LOW,HIGH")
     try:
-        return tuple(float(x) if x.strip() else None for x in parts)  # type: ignore[return-value]
+        low, high = (float(x) if x.strip() else None for x in parts)
     except ValueError:
         raise UsageError(f"--range: got {text!r}; LOW and HIGH must be numbers") from None
+    return low, high
 
 
 def cmd_breakeven(args: argparse.Namespace) -> int:
@@ -73,7 +75,17 @@ def cmd_breakeven(args: argparse.Namespace) -> int:
                           args.points, args.refine, args.reps, args.seed, params)
     jobs = check_jobs(args.jobs)
     folder = open_folder(plan, args.out)
-    folder.check()  # refuses a folder of another command or configuration, writing nothing
+    existing = folder.check()  # refuses another command's or configuration's folder
+    if args.dry_run:
+        schema = model_schema(series=False)
+        done = len(RunStore(folder.path, schema).status()[0]) if existing else 0
+        most = (plan.points + plan.refine) * plan.reps
+        print(estimate(f"{plan.points} values x {plan.reps:,} replications, then up to "
+                       f"{plan.refine} more values: {plan.points * plan.reps:,} to {most:,} "
+                       "runs", most, done, ModelEvaluation(plan.scenario),
+                       {**plan.params, plan.parameter.name: plan.low}, schema,
+                       plan.master_seed, jobs).describe())
+        return 0
     started = time.perf_counter()
     with folder, make_executor(args.backend, jobs, args.scheduler) as executor:
         result = search(plan, RunStore(folder.path, model_schema(series=False)), executor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from experiments.commands.options import integer, model_options, study_options
 from experiments.compare import (
@@ -12,11 +13,14 @@ from experiments.compare import (
     DEFAULT_REPS,
     DEFAULT_SCENARIOS,
     Comparison,
+    ComparisonPlan,
     execute_plan,
     open_folder,
     plan_comparison,
     write_results,
 )
+from experiments.engine import ModelEvaluation, RunStore, model_schema
+from experiments.engine.estimate import Estimate, estimate
 from experiments.engine.limits import MAX_REPLICATIONS, check_jobs
 from experiments.errors import UsageError
 from experiments.reports.comparison import write_report
@@ -64,7 +68,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
                          f"scenarios ({', '.join(plan.scenarios)})")
     jobs = check_jobs(args.jobs)
     folder = open_folder(plan, args.out, reference)
-    folder.check()  # refuses a folder of another command or configuration, writing nothing
+    existing = folder.check()  # refuses another command's or configuration's folder
+    if args.dry_run:
+        print(dry_run(plan, folder.path if existing else None, jobs).describe())
+        return 0
     started = time.perf_counter()
     with folder:
         comparison = execute_plan(plan, folder, jobs, args.backend, args.scheduler,
@@ -82,6 +89,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
               "command again to retry them", file=sys.stderr)
         return 1
     return 0
+
+
+def dry_run(plan: ComparisonPlan, folder: Path | None, jobs: int) -> Estimate:
+    """Pilot runs of the first scenario, extrapolated to the whole comparison."""
+    schema = model_schema(series=True)
+    done = len(RunStore(folder, schema).status()[0]) if folder is not None else 0
+    n_runs = len(plan.scenarios) * plan.reps
+    return estimate(f"{len(plan.scenarios)} scenarios x {plan.reps:,} replications = "
+                    f"{n_runs:,} runs", n_runs, done, ModelEvaluation(keep_series=True),
+                    {"scenario": plan.scenarios[0], **plan.params}, schema, plan.master_seed,
+                    jobs)
 
 
 def _headline(comparison: Comparison, reference: str) -> str:

@@ -93,6 +93,9 @@ def study_options(default_jobs_text: str = "all cores") -> argparse.ArgumentPars
                    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with "
                         "--backend dask: a local cluster of --jobs workers)")
     p.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    p.add_argument("--dry-run", action="store_true",
+                   help="print the run count and time/memory/disk estimates from a few pilot "
+                        "runs, without building the design; write nothing")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="result folder (created; a rerun of the same command resumes it)")
     return p

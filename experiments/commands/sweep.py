@@ -22,9 +22,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "parts under DIR/runs/ plus DIR/manifest.json and DIR/design.parquet. "
                     "Running the same command again resumes: finished runs are skipped.")
     p.add_argument("config", metavar="CONFIG", help="sweep TOML file (see experiments/configs)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print the run count and time/memory/disk estimates from a few pilot "
-                        "runs, and write nothing")
     p.add_argument("--retry-failed", action="store_true",
                    help="run failed runs again (finished runs are never touched)")
     p.add_argument("--allow-code-change", action="store_true",

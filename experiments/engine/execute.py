@@ -207,9 +207,10 @@ def execute(design: Design, evaluation: Evaluation, schema: StudySchema, *,
         for index, result in executor.map_unordered(evaluate_task, tasks):
             spec = tasks[index][1]
             if isinstance(result, TaskFailed):
-                result = ({"error": str(result)[:_ERROR_LIMIT], "code_version": None,
-                           "elapsed_s": None}, None)
-            row, series = result
+                row, series = ({"error": str(result)[:_ERROR_LIMIT], "code_version": None,
+                                "elapsed_s": None}, None)
+            else:
+                row, series = result
             row = {"run_id": spec.run_id, "point": spec.point,
                    "replication": spec.replication, "seed": spec.seed,
                    **spec.inputs, **row}

@@ -44,6 +44,7 @@ def model_code_version() -> str:
 
     digest = hashlib.sha256()
     for package in (model, agents):
+        assert package.__file__ is not None, f"{package.__name__} is a regular package"
         root = Path(package.__file__).parent
         for path in sorted(root.rglob("*.py")):
             digest.update(f"{package.__name__}/{path.relative_to(root).as_posix()}\0".encode())

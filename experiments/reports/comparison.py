@@ -318,11 +318,13 @@ def _headline_section(tables: ComparisonTables, summary: pd.DataFrame, contrasts
     s = summary.set_index("scenario")
     ref = s.loc[reference]
     n = int(ref["runs"])
+    ref_change = ci(ref["improvement_pct_mean"], ref["improvement_pct_lo"],
+                    ref["improvement_pct_hi"], signed=True)
     lines = ["## The answer in numbers", "",
              f"Numbers are means over replications with their {_CI_PCT}% interval in brackets.",
              "",
              f"- **{reference}** (the reference): community wellbeing changed by "
-             f"{ci(ref['improvement_pct_mean'], ref['improvement_pct_lo'], ref['improvement_pct_hi'], signed=True)}%; "  # noqa: E501
+             f"{ref_change}%; "
              f"the needle moved in {round(ref['needle_share'] * n)} of {n} runs "
              f"({pct(ref['needle_share'])}, {pct(ref['needle_share_lo'])} to "
              f"{pct(ref['needle_share_hi'])})."]
@@ -334,10 +336,17 @@ def _headline_section(tables: ComparisonTables, summary: pd.DataFrame, contrasts
         gain = c.loc["improvement_pct"]
         gap = c.loc["final_equity_gap"]
         closures = c.loc["nonprofit_closures"]
+        change = ci(row["improvement_pct_mean"], row["improvement_pct_lo"],
+                    row["improvement_pct_hi"], signed=True)
+        gain_ci = ci(gain["mean_difference"], gain["difference_lo"], gain["difference_hi"],
+                     signed=True)
+        gap_ci = ci(gap["mean_difference"], gap["difference_lo"], gap["difference_hi"], digits=3,
+                    signed=True)
+        closures_ci = ci(closures["mean_difference"], closures["difference_lo"],
+                         closures["difference_hi"], signed=True)
         text = (
-            f"- **{name}**: wellbeing changed by "
-            f"{ci(row['improvement_pct_mean'], row['improvement_pct_lo'], row['improvement_pct_hi'], signed=True)}%, "  # noqa: E501
-            f"that is {ci(gain['mean_difference'], gain['difference_lo'], gain['difference_hi'], signed=True)} "  # noqa: E501
+            f"- **{name}**: wellbeing changed by {change}%, "
+            f"that is {gain_ci} "
             f"percentage points against {reference} in the same community; it did better in "
             f"{pct(gain['prob_better'])} of paired runs. The needle moved in "
             f"{round(row['needle_share'] * n)} of {n} runs ({pct(row['needle_share'])}, "
@@ -349,8 +358,7 @@ def _headline_section(tables: ComparisonTables, summary: pd.DataFrame, contrasts
         else:
             never = "it never did" if row["needle_share"] == 0 else "in most runs it never did"
             text += f"; {never}."
-        text += (f" Equity gap {ci(gap['mean_difference'], gap['difference_lo'], gap['difference_hi'], digits=3, signed=True)} "  # noqa: E501
-                 f"index points; closures {ci(closures['mean_difference'], closures['difference_lo'], closures['difference_hi'], signed=True)} "  # noqa: E501
+        text += (f" Equity gap {gap_ci} index points; closures {closures_ci} "
                  f"organisations.")
         per = gain["difference_per_backbone_million"]
         if np.isfinite(per) and gain["extra_backbone_million"] > 0:
@@ -406,7 +414,8 @@ def _tables_section(summary: pd.DataFrame, contrasts: pd.DataFrame, reference: s
         table(pd.DataFrame(rows)), ""]
     if not crow:
         return "\n".join(parts)
-    return "\n".join(parts + [
+    return "\n".join([
+        *parts,
         f"## Paired differences against {reference}", "",
         f"Scenario minus {reference} in the same community, with {_CI_PCT}% intervals; "
         f"'beats reference': share of replications where the scenario does better; "

@@ -28,9 +28,8 @@ def timeseries_figure(series: pd.DataFrame, title: str,
     axes = fig.subplots(2, 3, sharex=True)
     months = series["step"]
     for ax, (panel, columns, ylabel) in zip(axes.flat, PANELS, strict=True):
-        if not columns:
-            columns = tuple(c for c in series.columns if c.startswith("need_"))
-        for col in columns:
+        shown = columns or tuple(c for c in series.columns if c.startswith("need_"))
+        for col in shown:
             ax.plot(months, series[col], label=col.removeprefix("need_").replace("_", " "))
         ax.set_title(panel)
         ax.set_ylabel(ylabel)

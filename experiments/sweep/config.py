@@ -19,7 +19,7 @@ from __future__ import annotations
 import difflib
 import math
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -452,14 +452,16 @@ def _varied(name: str, spec: Any, design: str, model: bool, fail) -> Varied:
         except ParameterError as exc:
             raise fail(f"[parameters] {exc}") from None
         kind, lo, hi, allowed = declared.kind, declared.minimum, declared.maximum, declared.allowed
-        check = declared.validate
+        check: Callable[[Any], Any] = declared.validate
     else:
         kind, lo, hi, allowed = "float", -math.inf, math.inf, "any number"
 
-        def check(v: Any) -> Any:
+        def check_number(v: Any) -> Any:
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
                 raise ParameterError(f"parameter '{name}': got {v!r}; allowed: {allowed}")
             return float(v)
+
+        check = check_number
 
     if not isinstance(spec, Mapping):
         raise fail(f"{key}: expected a table like {{ bounds = [low, high] }} or "
@@ -522,6 +524,7 @@ def _check_samples(samples: pd.DataFrame, varied: tuple[Varied, ...], fail) -> p
     for p in varied:
         values = samples[p.name].tolist()
         # levels hold the validated unique values, in order of first appearance
+        assert p.levels is not None, "a samples design gives every parameter levels"
         to_clean = dict(zip(_unique(values), p.levels, strict=True))
         clean[p.name] = [to_clean[v] for v in values]
     if clean.isna().any().any():
@@ -533,11 +536,10 @@ def _analysis(table: Mapping[str, Any], names: list[str], fail) -> dict[str, Any
     _check_keys(table, tuple(ANALYSIS_OPTIONS), "[analysis]", fail)
     out = {**ANALYSIS_OPTIONS, **table}
     heat = out["heatmap"]
-    if heat is not None:
-        if (not isinstance(heat, list) or len(heat) != 2 or heat[0] == heat[1]
-                or any(h not in names for h in heat)):
-            raise fail(f"analysis.heatmap: got {heat!r}; allowed: two different varied "
-                       f"parameters among {', '.join(names)}")
+    if heat is not None and (not isinstance(heat, list) or len(heat) != 2
+                             or heat[0] == heat[1] or any(h not in names for h in heat)):
+        raise fail(f"analysis.heatmap: got {heat!r}; allowed: two different varied "
+                   f"parameters among {', '.join(names)}")
     out["bins"] = _integer(out["bins"], "analysis.bins", 2, fail)
     out["num_resamples"] = _integer(out["num_resamples"], "analysis.num_resamples", 10, fail)
     level = out["conf_level"]
@@ -546,13 +548,20 @@ def _analysis(table: Mapping[str, Any], names: list[str], fail) -> dict[str, Any
     return out
 
 
+def _ends(p: Varied) -> tuple[Any, ...]:
+    """The levels of a parameter given by levels, else its (low, high) bounds."""
+    if p.levels is not None:
+        return p.levels
+    assert p.bounds is not None, f"{p.name}: a varied parameter has levels or bounds"
+    return p.bounds
+
+
 def _check_scenario(config: SweepConfig, fail) -> None:
     """Build the scenario at the corners of the space, so combined values are checked too."""
     from model.scenarios import make_scenario
 
     for pick in (0, -1):
-        point = {p.name: (p.levels[pick] if p.levels is not None else p.bounds[pick])
-                 for p in config.parameters}
+        point = {p.name: _ends(p)[pick] for p in config.parameters}
         try:
             make_scenario(config.scenario, **{**config.fixed, **point})
         except ParameterError as exc:

@@ -73,9 +73,14 @@ class Design:
 def build_design(config: SweepConfig) -> Design:
     """Sample (or enumerate) the design points of ``config``."""
     if config.design == "grid":
-        rows = list(itertools.product(*(p.levels for p in config.parameters)))
+        levels = []
+        for p in config.parameters:
+            assert p.levels is not None, "every parameter of a grid has levels"
+            levels.append(p.levels)
+        rows = list(itertools.product(*levels))
         raw = pd.DataFrame(rows, columns=config.names)
     elif config.design == "samples":
+        assert config.samples is not None, "a samples design has its table"
         raw = config.samples.reset_index(drop=True)
     else:
         raw = pd.DataFrame(_sample(config), columns=config.names)
