@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "experiments.commands.run",
     "experiments.commands.compare",
     "experiments.commands.breakeven",
+    "experiments.commands.conditions",
     "experiments.commands.app",
     "experiments.commands.sweep",
     "experiments.commands.analyze",
