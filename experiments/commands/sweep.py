@@ -8,8 +8,9 @@ import sys
 
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
-from experiments.commands.options import number, study_options
+from experiments.commands.options import integer, number, study_options
 from experiments.engine.limits import check_jobs
+from experiments.errors import UsageError
 from experiments.sweep import load_config, run_sweep
 
 
@@ -30,6 +31,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--flush-every", type=number(0.0, 86400.0, open_low=True), default=5.0,
                    metavar="SECONDS",
                    help="write finished runs to disk at least this often (default 5)")
+    p.add_argument("--target-ci", type=number(0.0, 1e12, open_low=True), default=None,
+                   metavar="W",
+                   help="after the sweep, add replications in rounds until every index's "
+                        "interval (bootstrap over replications) is narrower than W, or the "
+                        "budget is spent; sobol and morris designs")
+    p.add_argument("--budget", type=integer(1, 10**6), default=None, metavar="RUNS",
+                   help="most runs --target-ci may reach (default: 8 times the design's)")
     p.set_defaults(func=cmd_sweep)
 
 
@@ -44,6 +52,19 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         print(estimate(config, args.out, jobs).describe())
         return 0
+    if args.target_ci is not None:
+        from experiments.sweep.target import replicate_until
+
+        target = replicate_until(config, args.out, args.target_ci, args.budget, jobs=jobs,
+                                 backend=args.backend, scheduler=args.scheduler,
+                                 retry_failed=args.retry_failed,
+                                 allow_code_change=args.allow_code_change,
+                                 progress=not args.no_progress,
+                                 flush_seconds=args.flush_every)
+        print(target.describe())
+        return 0
+    if args.budget is not None:
+        raise UsageError("--budget: only with --target-ci")
     try:
         report = run_sweep(config, args.out, jobs=jobs, backend=args.backend,
                            scheduler=args.scheduler, retry_failed=args.retry_failed,

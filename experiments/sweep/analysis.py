@@ -35,6 +35,10 @@ from experiments.sweep.execute import DESIGN_FILE, load_results
 from model.metrics import SUMMARY_OUTPUTS
 
 INDEX_COLUMNS = ("output", "index", "parameter", "parameter_2", "value", "conf")
+NOISE_COLUMNS = ("corrected", "low", "high", "noise_share")
+"""Added to the index table when runs are replicated: the index with the bias that
+replicate noise puts into it removed, its interval from a bootstrap over
+replications, and the share of the output's variance due to seeds."""
 CURVE_COLUMNS = ("output", "parameter", "x", "mean", "ci_low", "ci_high", "q10", "q90", "n")
 
 
@@ -105,6 +109,67 @@ def morris_indices(problem: Mapping[str, Any], x: np.ndarray, y: np.ndarray, *,
                  (output, "mu_star", name, None, r["mu_star"], r["mu_star_conf"]),
                  (output, "sigma", name, None, r["sigma"], np.nan)]
     return pd.DataFrame(rows, columns=INDEX_COLUMNS)
+
+
+def noise_share(table: pd.DataFrame, output: str) -> float:
+    """Share of ``output``'s variance across runs that seeds cause at a fixed design point.
+
+    The mean over design points of the variance between their replications, over
+    the variance of all successful runs (NaN without two replications anywhere).
+    """
+    ok = table.loc[table["error"].isna() & table[output].notna(), ["point", output]]
+    y = ok[output].astype(float)
+    within = y.groupby(ok["point"]).var(ddof=1).dropna()
+    total = float(y.var(ddof=1)) if len(y) > 1 else np.nan
+    if within.empty or not np.isfinite(total) or total == 0:
+        return np.nan
+    return float(within.mean() / total)
+
+
+def replicate_bootstrap(table: pd.DataFrame, output: str, n_samples: int,
+                        indices: Any, *, resamples: int, conf_level: float,
+                        seed: int) -> pd.DataFrame:
+    """Noise-aware intervals of the indices, from resampling each point's replications.
+
+    Each resample draws, at every design point, as many replications as it has, with
+    replacement, and recomputes the indices on the resampled means. Seed noise left in
+    the means biases the indices (total indices up, first-order ones down), and a
+    resample carries about as much more noise again, so its indices sit further off by
+    about the same amount. The interval is therefore the *basic* bootstrap interval
+    (2 x index - upper and lower percentiles), which aims at the indices of the
+    noise-free mean output, and ``corrected`` is the index minus the bootstrap's bias
+    (2 x index - mean of the resampled indices).
+
+    Args:
+        table: the runs.
+        output: the output analysed.
+        n_samples: design points.
+        indices: function of the replication means (array, one per point) that returns
+            the index table (``INDEX_COLUMNS``) for them.
+        resamples: bootstrap resamples.
+        conf_level: level of the interval.
+        seed: seed of the resampling.
+
+    Returns:
+        ``corrected``, ``low`` and ``high`` per row of the index table (NaN when runs
+        are not replicated).
+    """
+    ok = table.loc[table["error"].isna() & table[output].notna(), ["point", output]]
+    groups = [ok.loc[ok["point"] == p, output].to_numpy(dtype=float) for p in range(n_samples)]
+    base = indices(np.array([g.mean() if g.size else np.nan for g in groups]))
+    if min(g.size for g in groups) < 2:
+        return pd.DataFrame({"corrected": np.nan, "low": np.nan, "high": np.nan},
+                            index=base.index)
+    rng = np.random.default_rng(seed)
+    draws = np.column_stack([g[rng.integers(0, g.size, size=(resamples, g.size))].mean(axis=1)
+                             for g in groups])  # (resamples, points)
+    values = np.column_stack([indices(row)["value"].to_numpy(dtype=float) for row in draws])
+    tail = (1.0 - conf_level) / 2.0
+    lower, upper = np.nanquantile(values, [tail, 1.0 - tail], axis=1)
+    estimate = base["value"].to_numpy(dtype=float)
+    return pd.DataFrame({"corrected": 2 * estimate - np.nanmean(values, axis=1),
+                         "low": 2 * estimate - upper, "high": 2 * estimate - lower},
+                        index=base.index)
 
 
 def _groups(values: pd.Series, bins: int) -> pd.Series:
@@ -210,7 +275,8 @@ def analyze_table(table: pd.DataFrame, design: pd.DataFrame, config: Mapping[str
     if heatmap is not None and (len(heat) != 2 or any(h not in params for h in heat)):
         raise UsageError(f"--heatmap: got {','.join(heat)}; allowed: two varied parameters "
                          f"among {', '.join(params)}")
-    result = Analysis(pd.DataFrame(columns=INDEX_COLUMNS), pd.DataFrame(columns=CURVE_COLUMNS))
+    result = Analysis(pd.DataFrame(columns=[*INDEX_COLUMNS, *NOISE_COLUMNS]),
+                      pd.DataFrame(columns=CURVE_COLUMNS))
     n_samples = len(design)
     means = replication_means(table, outputs, n_samples)
     kind = config["design"]
@@ -218,6 +284,18 @@ def analyze_table(table: pd.DataFrame, design: pd.DataFrame, config: Mapping[str
     problem = {"num_vars": len(params), "names": params,
                "bounds": [p.get("bounds", [0.0, 1.0]) for p in config["parameters"]]}
     frames, curves = [], []
+    conf_level = opts.get("conf_level", 0.95)
+
+    def indices(y: np.ndarray, output: str, num_resamples: int) -> pd.DataFrame:
+        if kind == "sobol":
+            return sobol_indices(problem, y, second_order=config["options"]["second_order"],
+                                 num_resamples=num_resamples, conf_level=conf_level,
+                                 seed=seed, output=output)
+        return morris_indices(problem, design[params].to_numpy(), y,
+                              num_levels=config["options"]["num_levels"],
+                              num_resamples=num_resamples, conf_level=conf_level, seed=seed,
+                              output=output)
+
     for output in outputs:
         y = means[output].to_numpy()
         if kind in ("sobol", "morris"):
@@ -225,17 +303,17 @@ def analyze_table(table: pd.DataFrame, design: pd.DataFrame, config: Mapping[str
                 result.skipped.append(
                     f"{output}: {int(np.isnan(y).sum())} of {n_samples} design points have no "
                     f"successful run or no value; indices need all (rerun with --retry-failed)")
-            elif kind == "sobol":
-                frames.append(sobol_indices(
-                    problem, y, second_order=config["options"]["second_order"],
-                    num_resamples=opts.get("num_resamples", 1000),
-                    conf_level=opts.get("conf_level", 0.95), seed=seed, output=output))
             else:
-                frames.append(morris_indices(
-                    problem, design[params].to_numpy(), y,
-                    num_levels=config["options"]["num_levels"],
-                    num_resamples=opts.get("num_resamples", 1000),
-                    conf_level=opts.get("conf_level", 0.95), seed=seed, output=output))
+                frame = indices(y, output, opts.get("num_resamples", 1000))
+                # replicate noise: intervals over replications, and the seeds' variance share
+                spread = replicate_bootstrap(
+                    table, output, n_samples,
+                    lambda m, output=output: indices(m, output, 10),
+                    resamples=opts.get("replicate_resamples", 200), conf_level=conf_level,
+                    seed=seed)
+                frame = frame.join(spread)
+                frame["noise_share"] = noise_share(table, output)
+                frames.append(frame)
         curves.append(response_curves(table, params, output, bins=bins,
                                       conf_level=opts.get("conf_level", 0.95)))
         if len(params) >= 2 and all(h in numeric or kind == "grid" for h in heat):

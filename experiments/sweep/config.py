@@ -54,6 +54,7 @@ ANALYSIS_OPTIONS: dict[str, Any] = {
     "bins": 8,  # bins per parameter for response curves and heat maps of sampled designs
     "num_resamples": 1000,  # bootstrap resamples for confidence intervals of indices
     "conf_level": 0.95,  # confidence level of the intervals
+    "replicate_resamples": 200,  # bootstrap resamples of replications per index interval
 }
 
 _SECTIONS = ("sweep", "design", "parameters", "fixed", "analysis")
@@ -542,6 +543,8 @@ def _analysis(table: Mapping[str, Any], names: list[str], fail) -> dict[str, Any
                    f"parameters among {', '.join(names)}")
     out["bins"] = _integer(out["bins"], "analysis.bins", 2, fail)
     out["num_resamples"] = _integer(out["num_resamples"], "analysis.num_resamples", 10, fail)
+    out["replicate_resamples"] = _integer(out["replicate_resamples"],
+                                          "analysis.replicate_resamples", 20, fail, 100_000)
     level = out["conf_level"]
     if not isinstance(level, float) or not 0.0 < level < 1.0:
         raise fail(f"analysis.conf_level: got {level!r}; allowed: a number between 0 and 1")

@@ -109,11 +109,15 @@ def plan_sweep(config: SweepConfig, out: str | Path, *, evaluate: Evaluation | N
     fixed = {**config.fixed, **({"scenario": config.scenario} if config.model else {})}
     points = [{k: _native(v) for k, v in row.items()}
               for row in built.values.to_dict("records")]
-    design = Design(tuple(points), config.replications, config.master_seed,
-                    config.seed_policy, fixed)
-    folder = sweep_folder(config, out, evaluate, design.record())
+    folder = sweep_folder(config, out, evaluate)
+    existing = folder.check()
+    # rounds of replications added by --target-ci are part of the folder's design
+    rounds = tuple((existing or {}).get("design", {}).get("rounds") or (config.replications,))
+    design = Design(tuple(points), sum(rounds), config.master_seed, config.seed_policy, fixed,
+                    rounds)
+    folder.details["design"] = design.record()
     schema = sweep_schema(config)
-    if folder.check() is not None:
+    if existing is not None:
         _check_code(RunStore(folder.path, schema), pv.code_version_of(evaluate),
                     allow_code_change, folder.path)
     return Plan(config, design, built.values, built.raw, evaluate, schema, folder)
@@ -151,7 +155,7 @@ def run_sweep(config: SweepConfig, out: str | Path, *, jobs: int | None = 1,
               backend: str = "loky", scheduler: str | None = None,
               evaluate: Evaluation | None = None, retry_failed: bool = False,
               allow_code_change: bool = False, progress: bool = True,
-              flush_seconds: float = 5.0) -> SweepReport:
+              flush_seconds: float = 5.0, add_round: int = 0) -> SweepReport:
     """Run (or resume) a sweep into the folder ``out``.
 
     Args:
@@ -168,12 +172,17 @@ def run_sweep(config: SweepConfig, out: str | Path, *, jobs: int | None = 1,
         allow_code_change: Resume even when the folder's runs come from other code.
         progress: Show a progress bar (runs done, failures, time left) on stderr.
         flush_seconds: Longest time finished runs wait in memory before a part is written.
+        add_round: Replications to add to every design point first (a new round; the
+            runs the folder holds keep their ids and seeds).
     """
     if not flush_seconds > 0:
         raise UsageError(f"--flush-every: got {flush_seconds!r}; allowed: a number > 0")
     workers = check_jobs(jobs)
     executor = make_executor(backend, workers, scheduler)
     plan = plan_sweep(config, out, evaluate=evaluate, allow_code_change=allow_code_change)
+    if add_round:
+        plan.design = plan.design.with_round(add_round)
+        plan.folder.details["design"] = plan.design.record()
     with executor, plan.folder as folder:  # reach the cluster before writing anything
         if not (folder.path / DESIGN_FILE).exists():
             raw = plan.raw.copy()
