@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "experiments.commands.compare",
     "experiments.commands.breakeven",
     "experiments.commands.conditions",
+    "experiments.commands.calibrate",
     "experiments.commands.app",
     "experiments.commands.sweep",
     "experiments.commands.analyze",

@@ -98,6 +98,7 @@ class ComparisonPlan:
     master_seed: int
     params: dict[str, Any]
     parameters: dict[str, dict[str, Any]] = field(repr=False)
+    posterior: PosteriorDraws | None = None
 
     @property
     def seeds(self) -> list[int]:
@@ -105,20 +106,110 @@ class ComparisonPlan:
         return replication_seeds(self.master_seed, self.reps)
 
     def design(self) -> Design:
-        """One point per scenario, ``reps`` replications, common seeds."""
+        """One point per scenario, ``reps`` replications, common seeds.
+
+        With a posterior, replication r's drawn parameters are not in the design:
+        ``evaluation()`` adds them to every run by its seed, the seed of replication r
+        under the common policy, so run ids and seeds stay those of the design.
+        """
         return Design(tuple({"scenario": s} for s in self.scenarios), self.reps,
                       self.master_seed, "common", self.params)
 
     def config(self) -> dict[str, Any]:
         """What determines the runs, as plain data (the result folder's fingerprint)."""
-        return {"scenarios": list(self.scenarios), "reps": self.reps,
-                "master_seed": self.master_seed, "params": dict(self.params),
-                "seed_policy": "common"}
+        config = {"scenarios": list(self.scenarios), "reps": self.reps,
+                  "master_seed": self.master_seed, "params": dict(self.params),
+                  "seed_policy": "common"}
+        if self.posterior is not None:
+            config["posterior"] = self.posterior.fingerprint
+        return config
+
+    def evaluation(self) -> ModelEvaluation:
+        """The evaluation of every run (adding the posterior draws, when there are some)."""
+        if self.posterior is None:
+            return ModelEvaluation(keep_series=True)
+        return PosteriorEvaluation(self.posterior.by_seed(self.seeds),
+                                   self.posterior.fingerprint)
+
+
+# --- communities drawn from a calibration's posterior -------------------------------------
+_POSTERIOR_PURPOSE = 10  # analysis stream of the posterior draws (experiments.engine.seeds)
+
+
+@dataclass(frozen=True)
+class PosteriorDraws:
+    """The calibrated parameters of each replication, drawn from a posterior.
+
+    Attributes:
+        path: the calibration folder.
+        fingerprint: its manifest's fingerprint (recorded in the comparison's config).
+        names: the calibrated parameters.
+        draws: one mapping of values per replication, in replication order.
+        particles: the final-generation particle each replication drew.
+        base: the calibration's ``[fixed]`` values and ``steps`` (under ``--set``).
+    """
+
+    path: str
+    fingerprint: str
+    names: tuple[str, ...]
+    draws: tuple[dict[str, float], ...]
+    particles: tuple[int, ...]
+    base: dict[str, Any]
+
+    def by_seed(self, seeds: Sequence[int]) -> dict[int, dict[str, float]]:
+        """Replication r's values under its seed ``seeds[r]``."""
+        return {int(seed): dict(d) for seed, d in zip(seeds, self.draws, strict=True)}
+
+
+def draw_posterior(folder: str | os.PathLike, reps: int, master_seed: int) -> PosteriorDraws:
+    """Draw one final-generation particle per replication, by weight.
+
+    The draws come from a Generator seeded with analysis stream 10 of the
+    comparison's master seed; replication r's draw does not depend on ``reps``.
+
+    Raises:
+        UsageError: the folder holds no complete calibration.
+    """
+    from experiments.calibrate import read_posterior
+    from experiments.engine.seeds import analysis_seed
+
+    last, names, manifest = read_posterior(folder)
+    rng = np.random.default_rng(analysis_seed(master_seed, _POSTERIOR_PURPOSE))
+    picks = rng.choice(len(last), size=reps, p=last["weight"].to_numpy(float))
+    draws = tuple({n: float(last[n].iloc[i]) for n in names} for i in picks)
+    config = manifest.get("config", {})
+    base = {**config.get("fixed", {}), "steps": config.get("steps")}
+    base = {k: v for k, v in base.items() if v is not None}
+    return PosteriorDraws(str(folder), str(manifest["fingerprint"]), tuple(names), draws,
+                          tuple(int(last["particle"].iloc[i]) for i in picks), base)
+
+
+class PosteriorEvaluation(ModelEvaluation):
+    """The model with replication r's posterior values added to every run of it.
+
+    A run's replication is known by its seed (common policy: replication r of every
+    scenario has the same seed), so the design stays one point per scenario.
+    """
+
+    def __init__(self, draws: Mapping[int, Mapping[str, float]], fingerprint: str) -> None:
+        super().__init__(keep_series=True)
+        self.draws = {int(k): dict(v) for k, v in draws.items()}
+        self.fingerprint = fingerprint
+
+    def __call__(self, inputs: dict[str, Any], seed: int
+                 ) -> tuple[dict[str, Any], pd.DataFrame | None]:
+        """Run the model with this replication's posterior values."""
+        return super().__call__({**inputs, **self.draws[int(seed)]}, seed)
+
+    def identity(self) -> str:
+        """Stable name: the model evaluation and the posterior's fingerprint."""
+        return f"{super().identity()}+posterior({self.fingerprint})"
 
 
 def plan_comparison(scenarios: Sequence[str] = DEFAULT_SCENARIOS, reps: int = DEFAULT_REPS,
                     seed: int | None = None,
-                    params: Mapping[str, Any] | None = None) -> ComparisonPlan:
+                    params: Mapping[str, Any] | None = None,
+                    posterior: str | os.PathLike | None = None) -> ComparisonPlan:
     """Validate a comparison's inputs and return its plan (no run happens here).
 
     Args:
@@ -126,6 +217,10 @@ def plan_comparison(scenarios: Sequence[str] = DEFAULT_SCENARIOS, reps: int = DE
         reps: replications per scenario, from 2 to ``MAX_REPLICATIONS``.
         seed: master seed; default ``DEFAULT_MASTER_SEED`` (or ``params['seed']``).
         params: declared parameters that override every scenario (``--set``).
+        posterior: a ``cisim calibrate`` folder: replication r's community takes the
+            calibrated parameters of a final-generation particle drawn by weight
+            (``draw_posterior``), and the calibration's ``[fixed]`` values and steps
+            unless ``params`` sets them. Its parameters cannot also be in ``params``.
 
     Raises:
         UsageError: bad scenario list or replication count.
@@ -141,10 +236,20 @@ def plan_comparison(scenarios: Sequence[str] = DEFAULT_SCENARIOS, reps: int = DE
     check_count("--reps", reps, 2, MAX_REPLICATIONS)
     master = params.pop("seed", None) if seed is None else seed
     master = get_parameter("seed").validate(DEFAULT_MASTER_SEED if master is None else master)
-    parameters = {s: make_scenario(s, rng=master, **params).parameters() for s in scenarios}
+    draws = None
+    if posterior is not None:
+        draws = draw_posterior(posterior, reps, master)
+        both = sorted(set(draws.names) & set(params))
+        if both:
+            raise UsageError(f"--set {both[0]}: is calibrated in --posterior {str(posterior)!r}"
+                             "; its values come from the posterior, do not also set it")
+        params = {**draws.base, **params}
+    example = dict(draws.draws[0]) if draws is not None else {}
+    parameters = {s: make_scenario(s, rng=master, **params, **example).parameters()
+                  for s in scenarios}
     for values in parameters.values():
         values.pop("seed", None)
-    plan = ComparisonPlan(scenarios, reps, master, params, parameters)
+    plan = ComparisonPlan(scenarios, reps, master, params, parameters, draws)
     plan.design()  # refuses a design too large to run, before any work
     return plan
 
@@ -154,7 +259,8 @@ def run_comparison(scenarios: Sequence[str] = DEFAULT_SCENARIOS, reps: int = DEF
                    seed: int | None = None, jobs: int | None = None,
                    params: Mapping[str, Any] | None = None, progress: bool = True, *,
                    out: str | os.PathLike | None = None, backend: str = "loky",
-                   scheduler: str | None = None) -> Comparison:
+                   scheduler: str | None = None,
+                   posterior: str | os.PathLike | None = None) -> Comparison:
     """Plan, validate and run a comparison (resuming the runs ``out`` already holds).
 
     Args:
@@ -168,11 +274,12 @@ def run_comparison(scenarios: Sequence[str] = DEFAULT_SCENARIOS, reps: int = DEF
             memory. Tables and report are written by ``write_results``/``cisim compare``.
         backend: ``"loky"`` or ``"dask"``.
         scheduler: address of a Dask scheduler (with ``backend="dask"``).
+        posterior: a calibration folder to draw each replication's community from.
 
     Raises:
         UsageError, ParameterError: bad input, before any run starts.
     """
-    plan = plan_comparison(scenarios, reps, seed, params)
+    plan = plan_comparison(scenarios, reps, seed, params, posterior)
     if out is None:
         return execute_plan(plan, None, check_jobs(jobs), backend, scheduler, progress)
     with open_folder(plan, out) as folder:
@@ -196,7 +303,7 @@ def execute_plan(plan: ComparisonPlan, folder: StudyFolder | None, jobs: int = 1
     schema = model_schema(series=True)
     store = RunStore(folder.path, schema) if folder is not None else None
     with make_executor(backend, jobs, scheduler) as executor:
-        done = execute(plan.design(), ModelEvaluation(keep_series=True), schema, store=store,
+        done = execute(plan.design(), plan.evaluation(), schema, store=store,
                        executor=executor, retry_failed=True, progress=progress,
                        desc="cisim compare")
     if folder is not None:
@@ -353,6 +460,10 @@ def record(comparison: Comparison, reference: str) -> dict[str, Any]:
     return {"scenarios": list(plan.scenarios), "reference": reference, "reps": plan.reps,
             "master_seed": plan.master_seed, "seed_policy": "common",
             "params": dict(plan.params), "parameters": plan.parameters,
+            "posterior": None if plan.posterior is None else {
+                "path": plan.posterior.path, "fingerprint": plan.posterior.fingerprint,
+                "parameters": list(plan.posterior.names),
+                "particles": list(plan.posterior.particles)},
             "confidence": CONFIDENCE, "band": list(BAND), "runs": len(comparison.runs),
             "failed": comparison.failed}
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import betaincinv
+from scipy.special import betaincinv, ndtri
+
+_NORMAL_LIMIT = 1e12  # a + b above which a Beta draw uses its normal approximation
 
 
 def beta_shape(mean: float, sd: float) -> tuple[float, float]:
@@ -44,6 +46,10 @@ def beta_draw(rng: np.random.Generator, mean: float, sd: float) -> float:
     if sd < 1e-9:
         return mean
     a, b = beta_shape(mean, sd)
+    if a + b > _NORMAL_LIMIT:
+        # so concentrated that the quantile function overflows (it returns NaN near
+        # 1e17); the Beta is then normal to many digits
+        return float(min(1.0, max(0.0, mean + sd * ndtri(u))))
     return float(betaincinv(a, b, u))  # the Beta quantile function at u
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import mesa
@@ -83,7 +84,8 @@ class CollectiveImpactModel(mesa.Model):
         self.applications = self.awards = 0
         self._cases: list[tuple[np.ndarray, Any, Any]] = []  # residents, domain(s), effectiveness
         self._requests: list[tuple[int, int, bool, float]] = []  # own choices to make
-        self._volunteer_cases_per_capacity = 0.0
+        self._volunteer_cases_per_capacity: float | None = 0.0  # None: see volunteer_cases
+        self._volunteer_cases = (0.0, 0.0)  # (cases this month, fixed cost absorbing them)
         self._meeting_debt = 0.0
         self._money_cache: tuple[int, list, np.ndarray] | None = None  # see model.metrics
         self._trust_in_members: tuple[int, np.ndarray] | None = None  # (trust version, means)
@@ -543,13 +545,12 @@ class CollectiveImpactModel(mesa.Model):
         p = self.params
         demand = np.zeros(p["n_domains"])
         per_money = 1.0 / p["service_cost"]
-        volunteers = self._volunteer_cases_per_capacity
         for s in self._member_slots:
             n = self._slots[s]
             if n is None:
                 continue
             money = n.monthly_budget + n.reserves / 12.0
-            cases = max(0.0, money) * per_money + volunteers * n.fixed_cost
+            cases = max(0.0, money) * per_money + self.volunteer_cases(n)
             # Twice the expected referred cases (n.referral_share(), written out).
             demand[n.domain] += 2.0 * cases * p["mutually_reinforcing"] * n.alignment
         self.referrals.prepare(self.rng, self.population, np.ceil(demand),
@@ -575,13 +576,21 @@ class CollectiveImpactModel(mesa.Model):
             self.rng, self.trust.mean_among(self.active_nonprofit_slots()),
             p["latent_trust_threshold"], p["latent_engagement_threshold"],
             p["latent_activation_width"], p["latent_switch_rate"])
-        absorbers = sum(n.fixed_cost for n in self.nonprofits)
-        cases = volume * p["latent_cases_per_resident"]
-        self._volunteer_cases_per_capacity = cases / absorbers if absorbers > 0 else 0.0
+        absorbers = float(sum(n.fixed_cost for n in self.nonprofits))
+        cases = float(volume * p["latent_cases_per_resident"])
+        self._volunteer_cases = (cases, absorbers)
+        per_capacity = cases / absorbers if absorbers > 0 else 0.0
+        # Fixed costs near the smallest float (a fixed_cost_share of 1e-320, say) make the
+        # rate per unit of capacity overflow; shares of the total stay finite.
+        self._volunteer_cases_per_capacity = per_capacity if math.isfinite(per_capacity) else None
 
     def volunteer_cases(self, nonprofit: Nonprofit) -> float:
         """Expected volunteer cases this month for ``nonprofit``."""
-        return self._volunteer_cases_per_capacity * nonprofit.fixed_cost
+        per_capacity = self._volunteer_cases_per_capacity
+        if per_capacity is not None:
+            return per_capacity * nonprofit.fixed_cost
+        cases, absorbers = self._volunteer_cases
+        return cases * (nonprofit.fixed_cost / absorbers)
 
     def record_cases(self, residents: np.ndarray, domain: int, effectiveness: float) -> None:
         """Queue a nonprofit's cases for delivery at the end of the month."""

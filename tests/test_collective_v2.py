@@ -168,3 +168,14 @@ def test_funders_turn_over_with_fresh_trust_and_a_year_off_the_agenda():
     newcomer = model.trust.newcomer
     others = [s for s in range(model.trust.trust.shape[0]) if s != funder.slot]
     assert np.allclose(model.trust.trust[others, funder.slot], newcomer)
+
+
+@pytest.mark.parametrize("sd", [1e-9, 1e-7, 1e-4, 0.01, 0.2])
+def test_community_traits_are_drawn_for_any_spread(sd):
+    """A concentrated prior still gives a trait near its mean (found by the slow property test:
+    sd = 1e-9 made the Beta quantile function return NaN)."""
+    from model.community import beta_draw
+
+    draws = [beta_draw(np.random.default_rng(s), 0.875, sd) for s in range(200)]
+    assert all(0.0 <= d <= 1.0 for d in draws)
+    assert abs(np.mean(draws) - 0.875) < 3 * sd + 1e-9

@@ -44,6 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "when compared, else the first scenario)")
     p.add_argument("--reps", type=integer(2, MAX_REPLICATIONS), default=DEFAULT_REPS,
                    help="replications per scenario, at least 2 (default: %(default)s)")
+    p.add_argument("--posterior", metavar="DIR", default=None,
+                   help="a 'cisim calibrate' folder: each replication's community takes the "
+                        "calibrated values of a final-generation particle drawn by weight "
+                        "(and the calibration's [fixed] values and steps, unless --set/--steps "
+                        "give them)")
     p.set_defaults(func=cmd_compare)
 
 
@@ -60,7 +65,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     params = parse_assignments(args.assignments)
     if args.steps is not None:
         params["steps"] = args.steps
-    plan = plan_comparison(parse_scenarios(args.scenarios), args.reps, args.seed, params)
+    plan = plan_comparison(parse_scenarios(args.scenarios), args.reps, args.seed, params,
+                           args.posterior)
     reference = args.reference or (DEFAULT_REFERENCE if DEFAULT_REFERENCE in plan.scenarios
                                    else plan.scenarios[0])
     if reference not in plan.scenarios:
@@ -81,6 +87,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
             write_report(staging)
     elapsed = time.perf_counter() - started
     print(_headline(comparison, reference))
+    if plan.posterior is not None:
+        print(_posterior_headline(comparison, reference))
     print(f"{len(comparison.runs)} runs in {elapsed:.0f} s; report: "
           f"{folder.path / 'report.html'}")
     if comparison.failed:
@@ -110,4 +118,21 @@ def _headline(comparison: Comparison, reference: str) -> str:
         gain = (f"{r['improvement_pct_mean']:+.1f} [{r['improvement_pct_lo']:.1f}, "
                 f"{r['improvement_pct_hi']:.1f}]")
         lines.append(f"{r['scenario']:<30} {r['needle_share']:>12.0%} {gain:>34}")
+    return "\n".join(lines)
+
+
+def _posterior_headline(comparison: Comparison, reference: str) -> str:
+    """'In communities like those observed, S moves the needle in X% [interval] against Y%'."""
+    summary = comparison.summary_table().set_index("scenario")
+    ref = summary.loc[reference]
+    lines = []
+    for name in comparison.scenarios:
+        if name == reference:
+            continue
+        r = summary.loc[name]
+        lines.append(f"In communities like those observed (drawn from the posterior), {name} "
+                     f"moves the needle in {r['needle_share']:.0%} [{r['needle_share_lo']:.0%}, "
+                     f"{r['needle_share_hi']:.0%}] against {ref['needle_share']:.0%} "
+                     f"[{ref['needle_share_lo']:.0%}, {ref['needle_share_hi']:.0%}] for "
+                     f"{reference}")
     return "\n".join(lines)
