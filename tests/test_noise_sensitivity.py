@@ -108,3 +108,16 @@ def test_target_ci_needs_indices_and_a_budget_above_the_design(tmp_path, capsys)
     assert main(["sweep", str(config), "--budget", "10", "--out", str(tmp_path / "g")]) == 2
     assert "only with --target-ci" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()
+
+
+def test_figures_show_the_intervals_over_replications_and_the_noise_share(noisy_sweep):
+    from experiments.engine import read_manifest
+    from experiments.reports.sweep import sobol_figure, write_figures
+
+    result = analyze(noisy_sweep, write=False)
+    figure = sobol_figure(result.indices, "noisy Ishigami")
+    assert "seeds: 51% of run variance" in figure.texts[0].get_text()
+    labels = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert "interval over replications" in labels
+    files = write_figures(result, noisy_sweep / "figures", read_manifest(noisy_sweep)["sweep"])
+    assert any(p.name == "sobol_y.png" and p.stat().st_size > 0 for p in files)

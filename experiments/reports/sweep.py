@@ -62,6 +62,24 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def _replicate_whiskers(ax: Any, x: np.ndarray, part: pd.DataFrame, label: bool) -> bool:
+    """Orange whiskers: the interval over replications (noise-aware), when there is one."""
+    if "low" not in part or part["low"].isna().all():
+        return False
+    centre = part["value"].to_numpy(dtype=float)
+    ax.errorbar(x, centre, yerr=[np.clip(centre - part["low"].to_numpy(float), 0, None),
+                                 np.clip(part["high"].to_numpy(float) - centre, 0, None)],
+                fmt="none", ecolor="#dd8452", elinewidth=3, capsize=0, alpha=0.9,
+                label="interval over replications" if label else None)
+    return True
+
+
+def _noise_title(rows: pd.DataFrame, title: str) -> str:
+    """The title, with the seeds' share of variance when the runs were replicated."""
+    share = rows["noise_share"].dropna() if "noise_share" in rows else pd.Series(dtype=float)
+    return title if share.empty else f"{title} (seeds: {share.iloc[0]:.0%} of run variance)"
+
+
 def sobol_figure(rows: pd.DataFrame, title: str) -> Figure:
     """Bars of S1 and ST per parameter with interval whiskers, and the S2 matrix if any."""
     s2 = rows.loc[rows["index"] == "S2"]
@@ -74,10 +92,11 @@ def sobol_figure(rows: pd.DataFrame, title: str) -> Figure:
         part = rows.loc[rows["index"] == index].set_index("parameter").loc[names]
         ax.bar(pos + (k - 0.5) * 0.38, part["value"], 0.38, yerr=part["conf"], capsize=4,
                label=label)
+        _replicate_whiskers(ax, pos + (k - 0.5) * 0.38, part, label=k == 0)
     ax.set_xticks(pos, [n.replace("_", "\n") for n in names])
     ax.axhline(0, color="black", lw=0.8)
     ax.set_ylabel("share of output variance")
-    ax.set_title("S1 and ST (whiskers: confidence interval)")
+    ax.set_title("S1 and ST (black: over samples; orange: over replications)", fontsize=9)
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
     if not s2.empty:
@@ -99,7 +118,7 @@ def sobol_figure(rows: pd.DataFrame, title: str) -> Figure:
         ax2.set_yticks(range(len(names)), names)
         ax2.set_title("second order S2 (± interval)")
         fig.colorbar(image, ax=ax2)
-    fig.suptitle(title)
+    fig.suptitle(_noise_title(rows, title))
     return fig
 
 
@@ -111,9 +130,11 @@ def morris_figure(rows: pd.DataFrame, title: str) -> Figure:
     sigma = rows.loc[rows["index"] == "sigma"].set_index("parameter").loc[star.index]
     pos = np.arange(len(star))
     ax.bar(pos, star["value"], yerr=star["conf"], capsize=4, color="tab:blue")
+    if _replicate_whiskers(ax, pos, star, label=True):
+        ax.legend(fontsize=8)
     ax.set_xticks(pos, [n.replace("_", "\n") for n in star.index])
     ax.set_ylabel("mu* (mean |elementary effect|)")
-    ax.set_title("mu* (whiskers: confidence interval)")
+    ax.set_title("mu* (black: over trajectories; orange: over replications)", fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     ax2.scatter(star["value"], sigma["value"], color="tab:red")
     for name in star.index:
@@ -123,7 +144,7 @@ def morris_figure(rows: pd.DataFrame, title: str) -> Figure:
     ax2.set_ylabel("sigma (interaction / non-linearity)")
     ax2.set_title("mu* against sigma")
     ax2.grid(alpha=0.3)
-    fig.suptitle(title)
+    fig.suptitle(_noise_title(rows, title))
     return fig
 
 
