@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from experiments.io import write_text
 from experiments.reports.common import FigureNote, markdown_to_html, save_figure, table
@@ -89,6 +90,9 @@ def figure_generations(generations: pd.DataFrame, path: Path) -> FigureNote:
     right.plot(finite["generation"], finite["epsilon"], "o-", color="#c44e52")
     right.set_xlabel("generation")
     right.set_ylabel("threshold epsilon (distance)")
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # generations are whole
+        ax.grid(alpha=0.3)
     save_figure(fig, path)
     return FigureNote(path.name, "Acceptance and threshold per generation",
                       "Share of proposed particles accepted, and the distance threshold "
