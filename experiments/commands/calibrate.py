@@ -6,8 +6,7 @@ import argparse
 import time
 
 from experiments.calibrate import load_config
-from experiments.commands.options import integer
-from experiments.engine.executor import BACKENDS
+from experiments.commands.options import executor_options
 from experiments.engine.limits import check_jobs
 
 
@@ -15,6 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``calibrate`` subcommand."""
     p = sub.add_parser(
         "calibrate",
+        parents=[executor_options(1, "1: pyabc's single-core sampler, the only reproducible "
+                                     "one; more: its multicore sampler")],
         help="calibrate declared parameters to field patterns (ABC-SMC with pyabc)",
         description="Run ABC-SMC (pyabc) on the priors and patterns of CONFIG, then write "
                     "posterior.parquet, generations.csv, predictive.parquet, "
@@ -22,16 +23,6 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(pyabc's database) and manifest.json. Running the same command again "
                     "continues the run from abc.db up to max_generations.")
     p.add_argument("config", metavar="CONFIG", help="calibration TOML file")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="result folder (created; a rerun of the same command resumes it)")
-    p.add_argument("--jobs", type=integer(1, 10**6), default=1, metavar="N",
-                   help="worker processes (default 1: pyabc's single-core sampler, the only "
-                        "reproducible one; more: its multicore sampler)")
-    p.add_argument("--backend", choices=BACKENDS, default="loky",
-                   help="loky: this machine (default); dask: pyabc's DaskDistributedSampler")
-    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
-                   help="Dask scheduler address (default with --backend dask: a local "
-                        "cluster of --jobs workers)")
     p.set_defaults(func=cmd_calibrate)
 
 

@@ -78,24 +78,32 @@ def model_options() -> argparse.ArgumentParser:
     return p
 
 
-def study_options(default_jobs_text: str = "all cores") -> argparse.ArgumentParser:
-    """Seeds, workers, backend and progress of a study on the engine."""
+def executor_options(default_jobs: int | None = None,
+                     default_jobs_text: str = "all cores") -> argparse.ArgumentParser:
+    """Where runs are computed: ``--jobs``, ``--backend`` and ``--scheduler``, and ``--out``."""
     p = argparse.ArgumentParser(add_help=False)
-    p.add_argument("--seed", type=seed_value, default=None,
-                   help=f"master seed every run's seed is spawned from, 0 to 2**63-1 "
-                        f"(default {DEFAULT_MASTER_SEED})")
-    p.add_argument("--jobs", type=integer(1, 10**6), default=None, metavar="N",
+    p.add_argument("--jobs", type=integer(1, 10**6), default=default_jobs, metavar="N",
                    help=f"worker processes (default: {default_jobs_text}; more than the "
-                        "cores is capped); results do not depend on it")
+                        "cores is capped)")
     p.add_argument("--backend", choices=BACKENDS, default="loky",
                    help="joblib loky processes on this machine (default) or Dask distributed")
     p.add_argument("--scheduler", metavar="ADDRESS", default=None,
                    help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default with "
                         "--backend dask: a local cluster of --jobs workers)")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="result folder (created; a rerun of the same command resumes it)")
+    return p
+
+
+def study_options(default_jobs_text: str = "all cores") -> argparse.ArgumentParser:
+    """Seeds, workers, backend, progress and dry runs of a study on the engine."""
+    p = argparse.ArgumentParser(add_help=False,
+                                parents=[executor_options(None, default_jobs_text)])
+    p.add_argument("--seed", type=seed_value, default=None,
+                   help=f"master seed every run's seed is spawned from, 0 to 2**63-1 "
+                        f"(default {DEFAULT_MASTER_SEED}); results do not depend on --jobs")
     p.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     p.add_argument("--dry-run", action="store_true",
                    help="print the run count and time/memory/disk estimates from a few pilot "
                         "runs, without building the design; write nothing")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="result folder (created; a rerun of the same command resumes it)")
     return p
