@@ -122,7 +122,14 @@ class Government(GrantMaker):
         model = self.model
         p = model.params
         pool = p["total_funding"]
-        funded = min(1.0, self.budget / (p["policy_implementation_share"] * pool)) if pool else 0.0
+        needed = p["policy_implementation_share"] * pool  # public money implementation takes
+        if not pool:
+            funded = 0.0
+        elif needed > 0:
+            funded = min(1.0, self.budget / needed)
+        else:  # nothing needed, or a pool so small that the product underflows to 0
+            share = p["policy_implementation_share"]
+            funded = 1.0 if share == 0 else min(1.0, self.budget / pool / share)
         kept = []
         repeal = p["policy_reversal_hazard"] * (1.0 - coalition)
         for policy in self.policies:

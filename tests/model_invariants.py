@@ -73,9 +73,10 @@ def check_state(model: CollectiveImpactModel) -> None:
     assert len(model.agents_by_type[Resident]) == p["n_residents"] == pop.need.shape[0]
     assert pop.need.shape[1] == p["n_domains"] == len(model.domains)
     # A backbone exists exactly when it is switched on and funders have money to pay it.
+    # (its money computed as the model does: at a total of 5e-324 the product underflows)
     private = p["total_funding"] * (1.0 - p["government_share"])
-    has_backbone = (p["backbone"] > 0 and p["backbone_funding"] > 0
-                    and p["total_funding"] > 0 and private > 0)
+    money = min(p["backbone_funding"] * p["total_funding"], private)
+    has_backbone = p["backbone"] > 0 and money > 0
     assert (model.backbone is not None) == has_backbone
 
 
