@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from experiments.compare import write_csv
 from experiments.engine import (
     DEFAULT_MASTER_SEED,
     Design,
@@ -42,7 +41,7 @@ from experiments.engine import (
 from experiments.engine.limits import MAX_POINTS, MAX_REPLICATIONS, check_count, check_jobs
 from experiments.engine.store import write_frame
 from experiments.errors import UsageError
-from experiments.io import write_json
+from experiments.io import write_csv, write_json
 from experiments.stats import (
     BOOTSTRAP_SAMPLES,
     CONFIDENCE,

@@ -41,7 +41,7 @@ from experiments.engine.limits import MAX_REPLICATIONS, check_count, check_jobs
 from experiments.engine.seeds import child_seed
 from experiments.engine.store import write_frame
 from experiments.errors import UsageError
-from experiments.io import atomic_path, write_json
+from experiments.io import write_csv, write_json
 from experiments.stats import BAND, CONFIDENCE, bands, mean_interval, median_months, share_interval
 from model.metrics import SUMMARY_OUTPUTS
 from model.parameters import get_parameter
@@ -486,9 +486,3 @@ def write_results(comparison: Comparison, out: str | os.PathLike,
     write_csv(comparison.contrasts(reference), paths["contrasts.csv"])
     write_json(record(comparison, reference), paths["comparison.json"])
     return paths
-
-
-def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write ``df`` as CSV atomically (no index)."""
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False)

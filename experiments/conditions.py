@@ -48,7 +48,7 @@ from experiments.engine import (
 from experiments.engine.limits import MAX_REPLICATIONS, check_count
 from experiments.engine.store import write_frame
 from experiments.errors import UsageError
-from experiments.io import atomic_path, write_json
+from experiments.io import write_csv, write_json, write_parquet
 from experiments.stats import CONFIDENCE, mean_interval
 from model.metrics import SUMMARY_OUTPUTS
 from model.parameters import PARAMETERS, get_parameter
@@ -327,11 +327,10 @@ def write_results(result: ConditionsResult, out: str | os.PathLike) -> dict[str,
     paths = {name: out / name for name in ("shapley.csv", "effects.csv", "totals.csv",
                                            "factorial.parquet", "runs.parquet",
                                            "conditions.json")}
-    _write_csv(result.shapley(), paths["shapley.csv"])
-    _write_csv(result.effects(), paths["effects.csv"])
-    _write_csv(result.totals(), paths["totals.csv"])
-    with atomic_path(paths["factorial.parquet"]) as tmp:
-        result.factorial().to_parquet(tmp, index=False)
+    write_csv(result.shapley(), paths["shapley.csv"])
+    write_csv(result.effects(), paths["effects.csv"])
+    write_csv(result.totals(), paths["totals.csv"])
+    write_parquet(result.factorial(), paths["factorial.parquet"])
     write_frame(result.runs, model_schema(series=False).runs, paths["runs.parquet"])
     plan = result.plan
     write_json({"scenario": plan.scenario, "reps": plan.reps, "master_seed": plan.master_seed,
@@ -341,8 +340,3 @@ def write_results(result: ConditionsResult, out: str | os.PathLike) -> dict[str,
                 "units": {o: SUMMARY_OUTPUTS[o].unit for o in plan.outcomes}},
                paths["conditions.json"])
     return paths
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)

@@ -357,17 +357,14 @@ def run_calibration(plan: CalibrationPlan, folder: Any, simulation: Simulation |
 
 def write_results(result: Calibration, out: str | Path) -> dict[str, Path]:
     """Write posterior.parquet, generations.csv, predictive.parquet and calibration.json."""
-    from experiments.io import atomic_path, write_json
+    from experiments.io import write_csv, write_json, write_parquet
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = {n: out / n for n in ("posterior.parquet", "generations.csv", "predictive.parquet",
                                   "calibration.json")}
-    for name, frame in (("posterior.parquet", result.posterior),
-                        ("predictive.parquet", result.predictive)):
-        with atomic_path(paths[name]) as tmp:
-            frame.to_parquet(tmp, index=False)
-    with atomic_path(paths["generations.csv"]) as tmp:
-        result.generations.to_csv(tmp, index=False)
+    write_parquet(result.posterior, paths["posterior.parquet"])
+    write_parquet(result.predictive, paths["predictive.parquet"])
+    write_csv(result.generations, paths["generations.csv"])
     write_json(result.plan.record(), paths["calibration.json"])
     return paths

@@ -28,7 +28,7 @@ from SALib.analyze import sobol as sobol_analyze
 from experiments.engine import read_manifest
 from experiments.engine.limits import shown, suggest
 from experiments.errors import UsageError
-from experiments.io import write_text
+from experiments.io import write_csv
 from experiments.stats import mean_interval
 from experiments.sweep.design import analysis_seed
 from experiments.sweep.execute import DESIGN_FILE, load_results
@@ -323,11 +323,10 @@ def analyze_table(table: pd.DataFrame, design: pd.DataFrame, config: Mapping[str
     result.curves = pd.concat(curves, ignore_index=True)
     if write_dir is not None:
         if not result.indices.empty:
-            result.files.append(_write_csv(result.indices, write_dir / "sensitivity.csv"))
-        result.files.append(_write_csv(result.curves, write_dir / "response.csv"))
+            write_csv(result.indices, write_dir / "sensitivity.csv")
+            result.files.append(write_dir / "sensitivity.csv")
+        write_csv(result.curves, write_dir / "response.csv")
+        result.files.append(write_dir / "response.csv")
     return result
 
 
-def _write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    write_text(frame.to_csv(index=False), path)
-    return path
