@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from experiments.compare import Comparison, run_comparison
 from experiments.errors import UsageError
@@ -213,7 +214,8 @@ def predictions_figure(predictions: pd.DataFrame, simulated: Iterable[float], xl
 
     The histogram shows the simulated values, the shaded band their central
     ``interval``, the solid line their median; each prediction is a marked tick with
-    the student's name. Returns a Matplotlib Figure (display it, or ``savefig``).
+    the student's name. The y axis counts runs, so its ticks are whole numbers.
+    Returns a Matplotlib Figure (display it, or ``savefig``).
     """
     sim = np.asarray(list(simulated), dtype=float)
     placed = place_predictions(predictions, sim, interval)
@@ -239,6 +241,7 @@ def predictions_figure(predictions: pd.DataFrame, simulated: Iterable[float], xl
     ax.set_ylim(0, top * 1.15)
     ax.set_xlabel(xlabel)
     ax.set_ylabel("runs")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of runs: whole numbers
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     share = placed["inside"].mean() if len(placed) else 0.0
     ax.set_title(title or f"Predictions against the model: {share:.0%} inside the range",

@@ -19,6 +19,9 @@ from mesa.experimental.scenarios import Scenario
 from model.parameters import DEFAULTS, PARAMETERS, ParameterError, validate_parameters
 from model.seeds import fresh_seed, run_seed
 
+#: Preset name of a scenario that starts from the declared defaults alone.
+CUSTOM = "custom"
+
 
 def _scenario_namespace() -> dict[str, Any]:
     namespace: dict[str, Any] = {
@@ -34,11 +37,19 @@ def _scenario_namespace() -> dict[str, Any]:
         "__module__": __name__,
     }
     namespace.update(DEFAULTS)
+    # The preset a scenario starts from is a field too, so a scenario rebuilt from its
+    # fields (as Mesa's SolaraViz does on Reset) starts from the same preset.
+    namespace["__annotations__"]["preset"] = str
+    namespace["preset"] = CUSTOM
     return namespace
 
 
 class _ValidatedScenario(Scenario):
     """Base that validates every field against the declarations on creation.
+
+    ``preset`` names the named scenario (``NAMED_SCENARIOS``) whose changes are applied
+    first; the other fields given override it. ``"custom"`` starts from the defaults.
+    The scenario keeps the name in ``preset`` (and, as before, in ``name``).
 
     The run's seed is settled here, once, as an integer: ``rng`` converted by
     ``model.seeds.run_seed`` when given, else the ``seed`` parameter when given,
@@ -46,7 +57,9 @@ class _ValidatedScenario(Scenario):
     becomes both ``rng`` and the ``seed`` field, so the scenario replays the run.
     """
 
-    def __init__(self, *, rng: Any = None, _preset: str = "custom", **params: Any) -> None:
+    def __init__(self, *, rng: Any = None, preset: str = CUSTOM, **params: Any) -> None:
+        if preset != CUSTOM:
+            params = {**preset_changes(preset), **params}
         clean = validate_parameters(params)
         explicit = "seed" in params
         if rng is None:
@@ -59,7 +72,8 @@ class _ValidatedScenario(Scenario):
                     "allowed: give the seed once, as rng or as the seed parameter")
         clean["seed"] = seed
         super().__init__(rng=seed, **clean)
-        self.__dict__["name"] = _preset
+        self.__dict__["preset"] = preset
+        self.__dict__["name"] = preset
 
     def parameters(self) -> dict[str, Any]:
         """The declared parameters of this scenario as a plain dict (no rng, no name)."""
@@ -171,15 +185,24 @@ def make_scenario(
             rng = scenario.rng
         if rng is not None:
             base.pop("seed", None)  # an rng (given or the base's) is the seed
-    elif isinstance(scenario, str) and scenario in NAMED_SCENARIOS:
-        base = dict(NAMED_SCENARIOS[scenario].changes)
-        name = scenario
     else:
-        close = difflib.get_close_matches(str(scenario), list(NAMED_SCENARIOS), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        raise ParameterError(
-            f"scenario: got {scenario!r}{hint}; allowed: one of "
-            + ", ".join(repr(n) for n in NAMED_SCENARIOS)
-        )
+        base = preset_changes(scenario)
+        name = scenario
     base.update(params)
-    return CollectiveImpactScenario(rng=rng, _preset=name, **base)
+    return CollectiveImpactScenario(rng=rng, preset=name, **base)
+
+
+def preset_changes(name: Any) -> dict[str, Any]:
+    """What the named scenario ``name`` changes from the defaults (a fresh dict).
+
+    Raises:
+        ParameterError: ``name`` is not a named scenario (with the closest name).
+    """
+    if isinstance(name, str) and name in NAMED_SCENARIOS:
+        return dict(NAMED_SCENARIOS[name].changes)
+    close = difflib.get_close_matches(str(name), list(NAMED_SCENARIOS), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ParameterError(
+        f"scenario: got {name!r}{hint}; allowed: one of "
+        + ", ".join(repr(n) for n in NAMED_SCENARIOS)
+    )

@@ -18,9 +18,9 @@ LAYERS: dict[str, int] = {
     "experiments.engine": 2, "experiments.stats": 2,
     "experiments.compare": 3, "experiments.breakeven": 3, "experiments.sweep": 3,
     "experiments.classroom": 3, "experiments.ema": 3, "experiments.conditions": 3,
-    "experiments.calibrate": 3,
-    "experiments.reports": 4, "experiments.model_figures": 4,
-    "experiments.app": 5, "experiments.web_assets": 5,
+    "experiments.calibrate": 3, "experiments.ensemble": 3,
+    "experiments.reports": 4, "experiments.model_figures": 4, "experiments.view_charts": 4,
+    "experiments.app": 5, "experiments.web_assets": 5, "experiments.live_chart": 5,
     "experiments.cli": 6, "experiments.commands": 6, "experiments.__main__": 6,
     "experiments.docgen": 6,
 }

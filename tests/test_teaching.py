@@ -15,7 +15,7 @@ from experiments.classroom import (
     scenario_gain,
 )
 from experiments.errors import UsageError
-from model.parameters import ParameterError, get_parameter
+from model.parameters import ParameterError
 
 TINY = {"n_residents": 150, "n_nonprofits": 8, "n_funders": 2, "steps": 12}
 
@@ -67,6 +67,18 @@ def test_class_ensemble_is_the_same_for_the_same_class_seed():
     assert fig.axes and fig.axes[0].get_xlabel() == "gain"
 
 
+@pytest.mark.parametrize("simulated", [[1.0, 2.0, 3.0, 4.0], [0.5] * 3 + [2.0] * 7,
+                                       list(range(60))])
+def test_prediction_histogram_counts_runs_in_whole_numbers(simulated):
+    """The histogram's y axis counts runs: every tick on it is a whole number."""
+    fig = predictions_figure(pd.DataFrame({"student": ["a"], "prediction": [2.5]}),
+                             simulated, xlabel="gain")
+    ax = fig.axes[0]
+    low, high = ax.get_ylim()
+    ticks = [t for t in ax.get_yticks() if low <= t <= high]
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks), ticks
+
+
 @pytest.mark.parametrize("seed, reps, params, error", [
     (-1, 2, {}, UsageError), (1.5, 2, {}, UsageError), (1, 1, {}, UsageError),
     (1, 2, {"n_residents": 0}, ParameterError), (1, 2, {"bogus": 1}, ParameterError),
@@ -75,42 +87,6 @@ def test_class_ensemble_refuses_bad_input(seed, reps, params, error):
     """Bad seeds, counts and parameters are refused before any run."""
     with pytest.raises(error):
         run_class_ensemble(seed, reps, **{**TINY, **params})
-
-
-def test_view_parameters_are_declared_and_in_bounds():
-    """Every control of the browser view is a declared parameter within its declared range."""
-    from mesa.visualization import Slider
-
-    from experiments.app import model_params
-
-    for name, option in model_params().items():
-        p = get_parameter(name)
-        if isinstance(option, Slider):
-            assert p.minimum <= option.min <= option.value <= option.max <= p.maximum, name
-        elif isinstance(option, dict):
-            assert set(option["values"]) == set(p.choices), name
-        else:
-            p.validate(option)
-
-
-def test_reset_rebuilds_the_model_from_the_controls():
-    """Mesa's Reset path builds a model with the regime and values chosen in the view."""
-    from mesa.visualization.solara_viz import _build_model_init_kwargs, _check_model_params
-
-    from experiments.app import initial_values, model_params
-    from model.core import CollectiveImpactModel
-
-    params = model_params()
-    model = CollectiveImpactModel(**{**initial_values(params), **TINY})
-    _check_model_params(model, params)
-    chosen = {**initial_values(params), **TINY, "regime": "isolated", "initial_trust": 0.6,
-              "backbone": 0.0, "seed": 7}
-    kwargs = _build_model_init_kwargs(model, chosen, add_scenario_when_empty=True,
-                                      require_model_accepts_scenario=True)
-    rebuilt = CollectiveImpactModel(**kwargs)
-    assert rebuilt.params["regime"] == "isolated"
-    assert rebuilt.params["initial_trust"] == 0.6 and rebuilt.backbone is None
-    assert rebuilt.params["seed"] == 7
 
 
 def test_required_browser_packages_come_from_solara():

@@ -139,7 +139,8 @@ def figure_wellbeing(tables: ComparisonTables, path: Path, colours: dict[str, st
     ax.axhline(0, color="grey", lw=0.8)
     ax.set_ylabel("change in community wellbeing since month 0 (%)")
     ax.set_title("Community wellbeing over time")
-    ax.legend(loc="upper left", bbox_to_anchor=(0, 0.93), fontsize=9)
+    # Outside the axes: the bands may sit anywhere, the needle label included.
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, frameon=False)
     save_figure(fig, path)
     return FigureNote(path.name, "Community wellbeing over time",
                   f"Mean change in community wellbeing (CES index of residents' needs) since "
