@@ -85,6 +85,12 @@ CONDITION_NAMES: dict[str, str] = {
     "continuous_communication": "Continuous communication",
     "backbone": "Backbone organisation",
 }
+#: One word per condition, for the line that says what is running.
+CONDITION_WORDS: dict[str, str] = {
+    "common_agenda": "agenda", "shared_measurement": "measurement",
+    "mutually_reinforcing": "referrals", "continuous_communication": "meetings",
+    "backbone": "backbone",
+}
 #: Primary colour of the page: white text on it has a contrast of 8.6:1 (WCAG AA: 4.5:1).
 PRIMARY = "#1a4f8b"
 
@@ -207,7 +213,7 @@ def CommunityGrid(model: CollectiveImpactModel) -> None:
 # --- sidebar --------------------------------------------------------------------------------
 def running_text(model: CollectiveImpactModel) -> str:
     """What the running model is, read from the model itself (not from the controls)."""
-    on = [CONDITION_NAMES[c].split()[0].lower() for c in CONDITIONS if model.params[c] > 0]
+    on = [CONDITION_WORDS[c] for c in CONDITIONS if model.params[c] > 0]
     return (f"running: {model.scenario.preset}, {model.params['regime']} grants, "
             f"conditions on: {', '.join(on) if on else 'none'}; seed {model.run_seed}")
 
