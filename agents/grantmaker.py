@@ -54,23 +54,24 @@ class GrantMaker(mesa.Agent, abc.ABC):
         is weeks away) goes to the programme's current grantees as supplements, in
         proportion to their grants; with no grantee at all it is carried to the next month.
         """
+        compliance = self.compliance_share
         for program in self.programs:
+            grants = program.grants
             available = self.program_budget_monthly(program) + program.carried
-            committed = sum(g.monthly for g in program.grants)
+            committed = program.committed_monthly()
             spare = available - committed
             top_up = spare / committed if committed > 0 and spare > 0 else 0.0
             program.carried = spare if committed <= 0 and spare > 0 else 0.0
             factor = 1.0 + top_up
-            still_running = []
-            for grant in program.grants:
+            for grant in grants:
                 # Recipients record their side one by one; the payer its total below.
-                grant.recipient.receive(grant.monthly * factor, self.compliance_share)
+                grant.recipient.receive(grant.monthly * factor, compliance)
                 grant.months_left -= 1
-                if grant.months_left > 0:
-                    still_running.append(grant)
-                else:
-                    grant.recipient.grants.remove(grant)
-            program.grants = still_running
+            program.grants = [g for g in grants if g.months_left > 0]
+            if len(program.grants) < len(grants):  # some grants ended this month
+                for grant in grants:
+                    if grant.months_left <= 0:
+                        grant.recipient.grants.remove(grant)
             paid = committed * factor
             if paid > 0:
                 self.paid_out += paid
@@ -122,8 +123,9 @@ class GrantMaker(mesa.Agent, abc.ABC):
                 program.grants.append(grant)
                 nonprofit.grants.append(grant)
             if program.rounds_run > 1:  # the month-0 portfolio was won in the past
-                model.rivalry(losers, [w for w, _ in winners])
-                model.record_applications([w for w, _ in winners], losers)
+                won = [nonprofit for nonprofit, _ in winners]
+                model.rivalry(losers, won)
+                model.record_applications(won, losers)
 
     def grant_length(self, program: GrantProgram) -> int:
         """Months of a new grant; the first round staggers grant ends.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 import mesa
@@ -11,6 +12,7 @@ if TYPE_CHECKING:
     from model.core import CollectiveImpactModel
     from model.grants import Grant
 
+_MONTHLY = attrgetter("monthly")  # a grant's money per month
 
 
 class Nonprofit(mesa.Agent):
@@ -72,13 +74,17 @@ class Nonprofit(mesa.Agent):
         self.early_applications = self.early_wins = 0  # the same in the first three years
         self.grants: list[Grant] = []
         self.income_last_year: deque[float] = deque(maxlen=12)  # grant money per month
-        self._month = {"income": 0.0, "other_income": 0.0, "seeking": 0.0, "compliance": 0.0,
-                       "meetings": 0.0, "reporting": 0.0}
+        # This month's accounts (money), cleared when the month is settled: income (grants
+        # and other income), of it the other income, and what grant seeking, compliance,
+        # meetings and reporting cost. Plain floats: they are added to many times a month.
+        self._income = self._other_income = 0.0
+        self._seeking = self._compliance = self._meetings = self._reporting = 0.0
 
     # --- the month, as MODEL.md tells it ------------------------------------------------
     def step(self) -> None:
         """Decide on membership, pay for the month, serve residents, align, learn, survive."""
-        if self.model.rng.random() < 1.0 / self.model.params["membership_review_months"]:
+        model = self.model
+        if model.rng.random() < 1.0 / model.params["membership_review_months"]:
             self.review_membership()
         services = self.settle_budget()
         self.serve_residents(services)
@@ -95,25 +101,25 @@ class Nonprofit(mesa.Agent):
     # --- money ------------------------------------------------------------------------
     def receive(self, amount: float, compliance_share: float = 0.0) -> None:
         """Take a grant instalment; a share of it goes straight to compliance reporting."""
-        self._month["income"] += amount
+        self._income += amount
         self.model.ledger.record_received(amount)
         if compliance_share > 0:
-            self._month["compliance"] += compliance_share * amount
+            self._compliance += compliance_share * amount
 
-    def raise_other_income(self) -> dict[str, float]:
+    def raise_other_income(self) -> float:
         """Money from outside the pool (donors, fees): ``other_income_share`` of its budget.
 
-        Returns the month's accounts with that income added.
+        Adds it to the month's income and returns it (money/month).
         """
         amount = self.model.params["other_income_share"] * self.base_budget
-        self._month["income"] += amount
-        self._month["other_income"] += amount
+        self._income += amount
+        self._other_income += amount
         self.model.ledger.record_other_income(amount)
-        return self._month
+        return amount
 
     def pay_grant_seeking(self, amount: float) -> None:
         """Spend ``amount`` on writing an application (grant-seeking overhead)."""
-        self._month["seeking"] += amount
+        self._seeking += amount
 
     def affordable_effort(self, target: float) -> float:
         """Effort it can still put into an application this month, at most ``target``.
@@ -122,17 +128,20 @@ class Nonprofit(mesa.Agent):
         budget (the larger of fixed cost and smoothed income).
         """
         cap = self.model.params["max_seeking_share"] * self.monthly_budget
-        return max(0.0, min(target, cap - self._month["seeking"]))
+        room = cap - self._seeking
+        effort = room if room < target else target
+        return effort if effort > 0.0 else 0.0
 
     @property
     def monthly_budget(self) -> float:
         """What it can spend in a month: the larger of fixed cost and smoothed income."""
-        return max(self.fixed_cost, self.smoothed_income)
+        # Comparisons rather than max(): the builtin costs ten times as much on two floats.
+        income = self.smoothed_income
+        return income if income > self.fixed_cost else self.fixed_cost
 
     def attend_meeting(self, length: float) -> None:
         """Spend staff time on one convened meeting ``length`` times the standard length."""
-        self._month["meetings"] += (self.model.params["meeting_time_share"] * length
-                                    * self.monthly_budget)
+        self._meetings += self.model.params["meeting_time_share"] * length * self.monthly_budget
 
     def settle_budget(self) -> float:
         """Mechanism 'monthly spending': pay overheads, return the money left for services.
@@ -141,28 +150,34 @@ class Nonprofit(mesa.Agent):
         income (plus a slow draw on large reserves); grant seeking, compliance and
         meetings come out of it first, services get the rest.
         """
-        m = self.raise_other_income()
+        self.raise_other_income()
         p = self.model.params
-        self.smoothed_income += (m["income"] - self.smoothed_income) / p["income_smoothing_months"]
+        income = self._income
+        self.smoothed_income += (income - self.smoothed_income) / p["income_smoothing_months"]
         self.resize()
-        budget = max(self.fixed_cost, self.smoothed_income)
+        budget = monthly_budget = self.monthly_budget
         surplus = self.reserves - p["reserve_target_months"] * self.fixed_cost
         if surplus > 0:
             budget += surplus / 12.0
         elif self.reserves < 0:
             # In the red nobody lends more: spend under income and pay the debt down.
-            budget = min(budget, p["in_the_red_spending"] * m["income"])
+            cap = p["in_the_red_spending"] * income
+            if cap < budget:
+                budget = cap
+        reporting = self._reporting
         if self.shares_data:
-            m["reporting"] += p["reporting_cost"] * p["shared_measurement"] * self.monthly_budget
-        overhead = m["seeking"] + m["compliance"] + m["meetings"] + m["reporting"]
-        services = max(0.0, budget - overhead)
-        self.reserves += m["income"] - overhead - services
-        self.income_last_year.append(m["income"] - m["other_income"])  # grant money only
-        self.model.ledger.record_spending(
-            services=services, seeking=m["seeking"] + m["compliance"], meetings=m["meetings"],
-            reporting=m["reporting"])
-        for key in m:
-            m[key] = 0.0
+            reporting += p["reporting_cost"] * p["shared_measurement"] * monthly_budget
+        seeking = self._seeking + self._compliance  # applications and compliance reporting
+        overhead = seeking + self._meetings + reporting
+        services = budget - overhead
+        if not services > 0.0:
+            services = 0.0
+        self.reserves += income - overhead - services
+        self.income_last_year.append(income - self._other_income)  # grant money only
+        self.model.ledger.record_spending(services=services, seeking=seeking,
+                                          meetings=self._meetings, reporting=reporting)
+        self._income = self._other_income = 0.0
+        self._seeking = self._compliance = self._meetings = self._reporting = 0.0
         return services
 
     def resize(self) -> None:
@@ -174,8 +189,9 @@ class Nonprofit(mesa.Agent):
         funding that comes and goes leaves them with costs they cannot carry.
         """
         p = self.model.params
-        target = p["fixed_cost_share"] * max(self.smoothed_income,
-                                             p["fixed_cost_floor"] * self.base_budget)
+        floor = p["fixed_cost_floor"] * self.base_budget
+        income = self.smoothed_income
+        target = p["fixed_cost_share"] * (floor if floor > income else income)
         months = p["hire_months"] if target > self.fixed_cost else p["layoff_months"]
         self.fixed_cost += (target - self.fixed_cost) / months
 
@@ -204,9 +220,11 @@ class Nonprofit(mesa.Agent):
         share = self.referral_share()
         accepted = (int(model.rng.binomial(cases, share * model.trust_in_coordinator(self.slot)))
                     if share > 0 else 0)
-        residents = model.referrals.take(self.domain, accepted)
-        model.record_cases(residents, self.domain, self.effectiveness)
-        model.request_cases(self, cases - residents.size, cream=cream)
+        if accepted > 0:
+            residents = model.referrals.take(self.domain, accepted)
+            model.record_cases(residents, self.domain, self.effectiveness)
+            cases -= residents.size  # the list may run short: it chooses the rest itself
+        model.request_cases(self, cases, cream=cream)
 
     def referral_share(self) -> float:
         """Share of its cases a member means to take from the referral list."""
@@ -240,7 +258,7 @@ class Nonprofit(mesa.Agent):
         cost = p["reporting_cost"] * p["shared_measurement"] * (coordination > 0)
         floor = p["attendance_floor"]  # it expects to attend as a half-aligned member at least
         cost += (model.meetings_per_month() * model.meeting_length() * p["meeting_time_share"]
-                 * (floor + (1.0 - floor) * max(self.alignment, 0.5)))
+                 * (floor + (1.0 - floor) * (0.5 if self.alignment < 0.5 else self.alignment)))
         cost += self.autonomy_cost * p["common_agenda"]
         return gain - cost
 
@@ -285,7 +303,7 @@ class Nonprofit(mesa.Agent):
                 self.slot)
         a = self.alignment
         a += p["alignment_rate"] * drive * (1.0 - a) - p["alignment_decay"] * a
-        self.alignment = min(1.0, max(0.0, a))
+        self.alignment = (a if a < 1.0 else 1.0) if a > 0.0 else 0.0  # clipped to [0, 1]
 
     def learn_from_data(self) -> None:
         """Mechanism 'learning from outcome data', open to every nonprofit.
@@ -302,7 +320,9 @@ class Nonprofit(mesa.Agent):
         if self.is_member:  # two independent sources: what either misses, both miss
             quality = 1.0 - (1.0 - quality) * (1.0 - model.measurement_precision())
         gain = p["learning_rate"] * quality
-        self.potential += gain * max(0.0, self.learning_ceiling - self.potential)
+        room = self.learning_ceiling - self.potential
+        if room > 0.0:
+            self.potential += gain * room
 
     def gain_experience(self) -> None:
         """Mechanism 'liability of newness': entrants learn the work over ``experience_months``."""
@@ -319,13 +339,13 @@ class Nonprofit(mesa.Agent):
         self.domain = domain
         self.potential *= 1.0 - p["drift_effectiveness_loss"]
         self.learning_ceiling *= 1.0 - p["drift_effectiveness_loss"]
-        self._month["seeking"] += p["drift_cost_months"] * self.fixed_cost
+        self._seeking += p["drift_cost_months"] * self.fixed_cost
 
     @property
     def wants_funding(self) -> bool:
         """Whether it applies for grants: running grants cover under 1.5x its founding budget."""
         multiple = self.model.params["funding_sought_multiple"]
-        return sum(g.monthly for g in self.grants) < multiple * self.base_budget
+        return sum(map(_MONTHLY, self.grants)) < multiple * self.base_budget
 
     @property
     def short_of_money(self) -> bool:

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from model.core import CollectiveImpactModel
+from model.metrics import summarise
 from model.parameters import ParameterError
 from model.scenarios import make_scenario
 from model.seeds import seed_int
@@ -38,4 +39,5 @@ def run_one(scenario: str = "collective", seed: Any = None, /,
         seed = seed_int(seed)  # Mesa seeds its stdlib RNG from an int: derive one
     model = CollectiveImpactModel(make_scenario(scenario, rng=seed, **params))
     model.run_for(model.params["steps"])
-    return model.summary(), model.timeseries()
+    series = model.timeseries()
+    return summarise(model, series), series  # model.summary(), without building the table twice

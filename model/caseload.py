@@ -26,27 +26,32 @@ def choose_caseloads(rng: np.random.Generator, pop: ResidentPopulation, domain: 
     ``cases[i]``: creaming (``cream[i]``) favours a need here with few needs elsewhere
     (a gain that shows); need-based targeting favours need here and elsewhere.
     """
-    draws = np.minimum(per_case * cases, pop.n)
+    n = pop.n
+    draws = np.minimum(per_case * cases, n)
     total = int(draws.sum())
     if total == 0:
         empty = np.empty(0, dtype=np.intp)
         return empty, empty
     group = np.repeat(np.arange(cases.size), draws)
-    idx = rng.integers(0, pop.n, size=total)
-    order = np.lexsort((idx, group))
-    idx, group = idx[order], group[order]
-    fresh = np.ones(total, dtype=bool)
-    fresh[1:] = (idx[1:] != idx[:-1]) | (group[1:] != group[:-1])  # distinct per request
-    idx, group = idx[fresh], group[fresh]
+    idx = rng.integers(0, n, size=total)
+    # By request, then resident, each resident once per request: one sort of request x N
+    # + resident (the order np.lexsort((idx, group)) gives), repeats dropped.
+    key = group * n
+    key += idx
+    key.sort()
+    fresh = np.empty(total, dtype=bool)
+    fresh[0] = True
+    np.not_equal(key[1:], key[:-1], out=fresh[1:])
+    group, idx = np.divmod(key[fresh], n)
     reached = rng.random(idx.size) < pop.access(idx)
     idx, group = idx[reached], group[reached]
     need = pop.need[idx]
-    here = need[np.arange(idx.size), domain[group]]
+    here = pop.need[idx, domain[group]]
     elsewhere = row_sum(need) / pop.k  # mean need over domains
-    score = np.where(cream[group], here * (1.0 - elsewhere), here * elsewhere)
-    order = np.lexsort((-score, group))  # by request, best first
-    idx, group = idx[order], group[order]
+    # Creaming scores here x (1 - elsewhere), need-based targeting here x elsewhere.
+    score = here * np.where(cream[group], 1.0 - elsewhere, elsewhere)
+    order = np.lexsort((-score, group))  # by request, best first (group stays sorted)
+    # The best cases[i] of request i: those before its start + cases[i] in the list.
     starts = np.searchsorted(group, np.arange(cases.size))
-    rank = np.arange(idx.size) - starts[group]
-    chosen = rank < cases[group]
-    return idx[chosen], group[chosen]
+    chosen = np.arange(idx.size) < (starts + cases)[group]
+    return idx[order][chosen], group[chosen]

@@ -88,7 +88,7 @@ class CollectiveImpactModel(mesa.Model):
         self._volunteer_cases = (0.0, 0.0)  # (cases this month, fixed cost absorbing them)
         self._meeting_debt = 0.0
         self._money_cache: tuple[int, list, np.ndarray] | None = None  # see model.metrics
-        self._trust_in_members: tuple[int, np.ndarray] | None = None  # (trust version, means)
+        self._trust_in_members: tuple[int, list[float]] | None = None  # (trust version, means)
         self._summary_cache: tuple[int, dict[str, Any]] | None = None  # (step, summary)
 
         # The community is drawn first, so every scenario run with a seed meets the same one.
@@ -341,7 +341,8 @@ class CollectiveImpactModel(mesa.Model):
         if self.coalition_possible() and (prospective or n_members >= 2):
             own = self.params["self_organised_capacity"]
         if self.backbone is not None:
-            return max(self.backbone.capacity, own)
+            capacity = self.backbone.capacity
+            return own if own > capacity else capacity  # the larger (max() is slow on floats)
         return own
 
     def coordination_capacity(self, prospective: bool = False) -> float:
@@ -367,9 +368,10 @@ class CollectiveImpactModel(mesa.Model):
         """
         cached = self._trust_in_members
         if cached is None or cached[0] != self.trust.version:
-            cached = (self.trust.version, self._mean_trust_toward_members())
+            # As Python floats: read one at a time, many times a month.
+            cached = (self.trust.version, self._mean_trust_toward_members().tolist())
             self._trust_in_members = cached
-        return float(cached[1][slot])
+        return cached[1][slot]
 
     def _mean_trust_toward_members(self) -> np.ndarray:
         """Every slot's mean trust toward this month's members and backbone (one pass).
@@ -459,7 +461,7 @@ class CollectiveImpactModel(mesa.Model):
         government and the backbone), the growth halved at full backbone capacity.
         """
         attendees = (len(self._member_slots) + 1 + (self.backbone is not None)
-                     + sum(f.collective_share > 0 for f in self.funders))
+                     + len([f for f in self.funders if f.collective_share > 0]))
         capacity = self.backbone.capacity if self.backbone is not None else 0.0
         return 1.0 + attendees / self.params["coordination_size"] * (1.0 - 0.5 * capacity)
 
@@ -488,7 +490,7 @@ class CollectiveImpactModel(mesa.Model):
         members = [n for n in (self._slots[s] for s in self._member_slots) if n is not None]
         chance = floor + (1.0 - floor) * np.array([n.alignment for n in members])
         for j in range(1, n_meetings + 1):
-            coming = self.rng.random(chance.size) < chance
+            coming = (self.rng.random(chance.size) < chance).tolist()
             attendees = [n for n, c in zip(members, coming, strict=True) if c]
             for n in attendees:
                 n.attend_meeting(length)
@@ -543,14 +545,14 @@ class CollectiveImpactModel(mesa.Model):
                                    np.zeros(self.params["n_domains"]), 0.0)
             return
         p = self.params
-        demand = np.zeros(p["n_domains"])
+        demand = [0.0] * p["n_domains"]  # Python floats: added to one member at a time
         per_money = 1.0 / p["service_cost"]
         for s in self._member_slots:
             n = self._slots[s]
             if n is None:
                 continue
             money = n.monthly_budget + n.reserves / 12.0
-            cases = max(0.0, money) * per_money + self.volunteer_cases(n)
+            cases = (money if money > 0.0 else 0.0) * per_money + self.volunteer_cases(n)
             # Twice the expected referred cases (n.referral_share(), written out).
             demand[n.domain] += 2.0 * cases * p["mutually_reinforcing"] * n.alignment
         self.referrals.prepare(self.rng, self.population, np.ceil(demand),
@@ -620,11 +622,8 @@ class CollectiveImpactModel(mesa.Model):
         self.choose_requested_cases()
         if self._cases:
             residents = np.concatenate([c[0] for c in self._cases])
-            # Each batch has one domain and effectiveness, or one per case (own choices).
-            domains = np.concatenate([c[1] if np.ndim(c[1]) else np.full(c[0].size, c[1])
-                                      for c in self._cases])
-            reduction = dose * np.concatenate([c[2] if np.ndim(c[2]) else np.full(c[0].size, c[2])
-                                               for c in self._cases])
+            domains, effectiveness = self._per_case(self._cases)
+            reduction = dose * effectiveness
             self.duplicates_month = self.population.apply_services(residents, domains, reduction)
             self.cases_month = int(residents.size)
         else:
@@ -632,6 +631,36 @@ class CollectiveImpactModel(mesa.Model):
         self.cases_total += self.cases_month
         self.duplicates_total += self.duplicates_month
         self._cases.clear()
+
+    @staticmethod
+    def _per_case(batches: list[tuple[np.ndarray, Any, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Domain and effectiveness of every case of ``batches``, in their order.
+
+        A batch has one domain and effectiveness (a member's referrals) or one per case
+        (the own choices); each run of the first kind is spread over its cases at once.
+        """
+        domains: list[np.ndarray] = []
+        effectiveness: list[np.ndarray] = []
+        run: list[tuple[int, Any, Any]] = []  # (cases, domain, effectiveness) of such a run
+
+        def spread_run() -> None:
+            if run:
+                sizes, domain, eff = zip(*run, strict=True)
+                domains.append(np.repeat(np.array(domain), sizes))
+                effectiveness.append(np.repeat(np.array(eff, dtype=float), sizes))
+                run.clear()
+
+        for residents, domain, eff in batches:
+            if isinstance(domain, np.ndarray):
+                spread_run()
+                domains.append(domain)
+                effectiveness.append(eff)
+            else:
+                run.append((residents.size, domain, eff))
+        spread_run()
+        if len(domains) == 1:
+            return domains[0], effectiveness[0]
+        return np.concatenate(domains), np.concatenate(effectiveness)
 
     def evolve_community(self) -> None:
         """Needs regenerate and spill over; engagement grows with practice and public will."""

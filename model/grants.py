@@ -14,6 +14,7 @@ open rounds), lower when funders judge on shared-measurement data.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -84,7 +85,7 @@ class GrantProgram:
 
     def committed_monthly(self) -> float:
         """Money per month already promised to running grants."""
-        return sum(g.monthly for g in self.grants)
+        return sum([g.monthly for g in self.grants])
 
 
 def award_sizes(pot_monthly: float, award_monthly: float, max_awards: int) -> list[float]:
@@ -120,20 +121,25 @@ def equilibrium_effort(prize: float, n_applicants: int, n_prizes: int,
     return effort_power * prize * k * (n - k) / (n * n)
 
 
-def pick_winners(rng: np.random.Generator, log_weights: np.ndarray, k: int) -> np.ndarray:
+def pick_winners(rng: np.random.Generator, log_weights: Sequence[float], k: int) -> list[int]:
     """Draw ``k`` distinct winners with probability proportional to exp(log_weights).
 
-    Uses the Gumbel-top-k trick, equivalent to successive draws without replacement.
+    Uses the Gumbel-top-k trick, equivalent to successive draws without replacement:
+    one Gumbel draw per entry, then the ``k`` largest keys (ties to the lower index).
+    Returns their indices, best first.
     """
-    k = min(k, log_weights.size)
+    n = len(log_weights)
+    k = min(k, n)
     if k <= 0:
-        return np.empty(0, dtype=np.intp)
-    keys = log_weights + rng.gumbel(size=log_weights.size)
-    return np.argsort(-keys, kind="stable")[:k]
+        return []
+    gumbel = rng.gumbel(size=n).tolist()
+    # Python's sort is stable, as argsort(-keys, kind="stable") was.
+    neg_keys = [-(w + g) for w, g in zip(log_weights, gumbel, strict=True)]
+    return sorted(range(n), key=neg_keys.__getitem__)[:k]
 
 
 def score_applications(rng: np.random.Generator, applicants: list[Nonprofit],
-                       judging: Judging) -> np.ndarray:
+                       judging: Judging) -> list[float]:
     """Reviewers' log-weights for ``applicants`` (pitch, outcome evidence, alignment).
 
     Reviewers read effectiveness through a noisy signal and discount it by its
@@ -141,24 +147,33 @@ def score_applications(rng: np.random.Generator, applicants: list[Nonprofit],
     with reliability = prior variance / (prior variance + noise variance). The noise
     of an applicant who reports into shared measurement is cut by the shared
     system's precision, so clean shared data sway decisions; noisy reports barely do.
+
+    A round has a handful of applicants, so this works on Python floats, one
+    applicant at a time (the same operations, in the same order, as on arrays);
+    the reviewers' standard-normal draws come as one block, one per applicant.
     """
-    pitch = np.array([a.pitch for a in applicants])
-    eff = np.array([a.effectiveness for a in applicants])
-    align = np.array([a.alignment if a.is_member else 0.0 for a in applicants])
-    # Members who report into shared measurement are read through its cleaner data.
-    noise_sd = judging.noise_sd * (1.0 - np.array([a.reporting_precision for a in applicants]))
-    signal = eff + rng.normal(0.0, 1.0, size=eff.size) * noise_sd if judging.noise_sd > 0 else eff
+    noise = judging.noise_sd
+    draws = rng.normal(0.0, 1.0, size=len(applicants)).tolist() if noise > 0 else None
+    mean = judging.prior_mean
     prior_var = judging.prior_sd**2
-    reliability = prior_var / (prior_var + noise_sd**2)
-    estimate = judging.prior_mean + reliability * (signal - judging.prior_mean)
-    return (judging.pitch_weight * pitch + judging.outcome_weight * estimate
-            + judging.alignment_weight * align)
+    pitch_w, outcome_w, align_w = (judging.pitch_weight, judging.outcome_weight,
+                                   judging.alignment_weight)
+    scores = []
+    for i, a in enumerate(applicants):
+        # Members who report into shared measurement are read through its cleaner data.
+        noise_sd = noise * (1.0 - a.reporting_precision)
+        signal = a.effectiveness + draws[i] * noise_sd if draws is not None else a.effectiveness
+        reliability = prior_var / (prior_var + noise_sd * noise_sd)
+        estimate = mean + reliability * (signal - mean)
+        align = a.alignment if a.is_member else 0.0
+        scores.append(pitch_w * a.pitch + outcome_w * estimate + align_w * align)
+    return scores
 
 
 def run_contest(rng: np.random.Generator, applicants: list[Nonprofit], awards: list[float],
                 grant_months: int, judging: Judging) -> tuple[list[tuple[Nonprofit, float]],
                                                               list[Nonprofit]]:
-    """Run one contest for ``awards`` (monthly amounts) among ``applicants``.
+    """Run one contest for ``awards`` (monthly amounts) among distinct ``applicants``.
 
     Each applicant spends the equilibrium effort or, when its grant-seeking budget
     for the month runs short, what it can still afford; one that can afford nothing
@@ -168,19 +183,27 @@ def run_contest(rng: np.random.Generator, applicants: list[Nonprofit], awards: l
     """
     if not applicants or not awards:
         return [], list(applicants)
-    prize = sum(awards) / len(awards) * grant_months
+    # Prize and target as Python floats (awards may be NumPy scalars; same values).
+    prize = float(sum(awards)) / len(awards) * grant_months
     target = equilibrium_effort(prize, len(applicants), len(awards), judging.effort_power)
     log_w = score_applications(rng, applicants, judging)
     if target > 0:
-        efforts = np.array([a.affordable_effort(target) for a in applicants])
-        applying = np.flatnonzero(efforts > 0)
-        applicants = [applicants[i] for i in applying]
-        efforts, log_w = efforts[applying], log_w[applying]
-        for a, x in zip(applicants, efforts, strict=True):
-            a.pay_grant_seeking(float(x))
-        log_w = log_w + judging.effort_power * np.log(efforts / target)
+        applying, efforts, scores = [], [], []
+        for a, score in zip(applicants, log_w, strict=True):  # each applicant once
+            effort = a.affordable_effort(target)
+            if effort > 0:
+                a.pay_grant_seeking(float(effort))
+                applying.append(a)
+                efforts.append(effort)
+                scores.append(score)
+        applicants, log_w = applying, scores
+        if efforts:
+            # One vectorised log for the round (NumPy's log, as the weights always used).
+            log_share = np.log(np.array(efforts) / target).tolist()
+            r = judging.effort_power
+            log_w = [w + r * x for w, x in zip(scores, log_share, strict=True)]
     order = pick_winners(rng, log_w, len(awards))
     winners = [(applicants[i], awards[j]) for j, i in enumerate(order)]
-    won = {int(i) for i in order}
+    won = set(order)
     losers = [a for i, a in enumerate(applicants) if i not in won]
     return winners, losers

@@ -50,10 +50,15 @@ class Ledger:
     def record_spending(self, services: float = 0.0, seeking: float = 0.0,
                         meetings: float = 0.0, reporting: float = 0.0) -> None:
         """A nonprofit's spending this month by purpose."""
-        for kind, amount in (("services", services), ("seeking", seeking),
-                             ("meetings", meetings), ("reporting", reporting)):
-            self.spent[kind] += amount
-            self.month[kind] += amount
+        spent, month = self.spent, self.month
+        spent["services"] += services
+        month["services"] += services
+        spent["seeking"] += seeking
+        month["seeking"] += seeking
+        spent["meetings"] += meetings
+        month["meetings"] += meetings
+        spent["reporting"] += reporting
+        month["reporting"] += reporting
 
     def record_backbone_spending(self, amount: float) -> None:
         """The backbone's staff spending this month."""

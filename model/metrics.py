@@ -29,31 +29,25 @@ FINAL_WINDOW = 12  # months averaged for the final value of a run
 BASELINE_FLOOR = 0.05
 
 
-def _group_mean(values: np.ndarray, mask: np.ndarray) -> float:
-    # An empty group takes the community mean, so the equity gap is then 0.
-    return float(values[mask].mean()) if mask.any() else float(values.mean())
-
-
 def community_wellbeing(model: CollectiveImpactModel) -> float:
     """Mean wellbeing of all residents."""
-    return float(model.population.wellbeing().mean())
+    return model.population.wellbeing_means()[0]
 
 
 def wellbeing_marginalised(model: CollectiveImpactModel) -> float:
-    """Mean wellbeing of marginalised residents."""
-    pop = model.population
-    return _group_mean(pop.wellbeing(), pop.marginalised)
+    """Mean wellbeing of marginalised residents (the community mean if there are none)."""
+    return model.population.wellbeing_means()[1]
 
 
 def wellbeing_others(model: CollectiveImpactModel) -> float:
-    """Mean wellbeing of residents who are not marginalised."""
-    pop = model.population
-    return _group_mean(pop.wellbeing(), ~pop.marginalised)
+    """Mean wellbeing of residents who are not marginalised (the community mean if none)."""
+    return model.population.wellbeing_means()[2]
 
 
 def equity_gap(model: CollectiveImpactModel) -> float:
     """Wellbeing of others minus wellbeing of marginalised residents."""
-    return wellbeing_others(model) - wellbeing_marginalised(model)
+    _, marginalised, others = model.population.wellbeing_means()
+    return others - marginalised
 
 
 def mean_need(model: CollectiveImpactModel, domain: int) -> float:
@@ -179,7 +173,7 @@ def policies_in_force(model: CollectiveImpactModel) -> int:
 
 def latent_resources_active(model: CollectiveImpactModel) -> float:
     """Share of residents whose latent community resources are mobilised."""
-    return float(model.population.latent_active.mean())
+    return model.population.latent_share()
 
 
 def funds_disbursed(model: CollectiveImpactModel) -> float:
@@ -316,6 +310,9 @@ OUTPUTS: dict[str, tuple[str, str]] = {o.name: (o.unit, o.meaning)
 #: name -> (unit, meaning) of every field of the run summary.
 SUMMARY_FIELDS: dict[str, tuple[str, str]] = {o.name: (o.unit, o.meaning)
                                               for o in DECLARED_OUTPUTS if o.summary}
+
+
+#: Types of the values reporters give that a deep copy returns unchanged.
 
 
 def model_reporters(domains: tuple[str, ...]) -> dict[str, Any]:

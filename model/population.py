@@ -31,6 +31,28 @@ def row_sum(a: np.ndarray) -> np.ndarray:
     return total
 
 
+def column_means(a: np.ndarray) -> np.ndarray:
+    """Mean of each column of a 2-D array, bit-identical to ``a.mean(axis=0)``.
+
+    NumPy sums a C-ordered array down its columns row after row (one running total
+    per column; pairwise summation applies only to a single column, which is
+    contiguous). ``einsum`` adds in that same order without a reduction loop per
+    row, two to three times faster on long, narrow arrays such as (residents, domains).
+    """
+    if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] < 2 or a.dtype != np.float64 \
+            or not a.flags.c_contiguous:
+        return a.mean(axis=0)
+    return np.einsum("ij->j", a) / a.shape[0]
+
+
+_BLOCK_ITEMS = 65536  # array items (rows x domains) per block of the row-wise passes
+
+
+def _row_blocks(n: int, rows: int) -> list[slice]:
+    """Consecutive slices of ``rows`` rows (the last one shorter) covering ``range(n)``."""
+    return [slice(start, min(start + rows, n)) for start in range(0, n, max(rows, 1))]
+
+
 class ResidentPopulation:
     """All residents' state, one row per resident.
 
@@ -56,15 +78,20 @@ class ResidentPopulation:
         centre = np.where(self.marginalised, params["structural_logit_marginalised"],
                           params["structural_logit_others"])
         person = rng.normal(0.0, params["person_need_sd"], size=n)
-        logits = (centre[:, None] + person[:, None]
-                  + rng.normal(0.0, params["domain_need_sd"], size=(n, k)))
-        self.structural_base = 1.0 / (1.0 + np.exp(-logits))
+        # 1 / (1 + exp(-logits)), logits = centre + person + domain noise, in one array
+        # (the same numbers as the plain expression, without its (N, K) temporaries).
+        base = centre + person
+        logits = rng.normal(0.0, params["domain_need_sd"], size=(n, k))
+        logits += base[:, None]
+        np.negative(logits, out=logits)
+        np.exp(logits, out=logits)
+        logits += 1.0
+        self.structural_base = np.divide(1.0, logits, out=logits)
         self.structural = self.structural_base.copy()  # the base level less policy relief
-        self._work: np.ndarray | None = None  # (2, N, K) scratch arrays, see _scratch()
+        self._work: np.ndarray | None = None  # (2, rows, K) scratch arrays, see _scratch()
         # Start from the untreated steady state: structural pull balanced by spill-over.
         self.need = self.structural_base.copy()
-        for _ in range(200):
-            self.need = self._drift(self.need)
+        self._drift(self.need, months=200)
 
         m_marg, m_other = params["engagement_start_marginalised"], params["engagement_start_others"]
         self.engagement = np.where(
@@ -76,6 +103,9 @@ class ResidentPopulation:
         self.latent = rng.beta(4.0 * latent, 4.0 * (1.0 - latent), size=n)
         self.latent_active = np.zeros(n, dtype=bool)
         self._wellbeing_cache: tuple[int, np.ndarray] | None = None
+        self._wellbeing_means: tuple[int, tuple[float, float, float]] | None = None
+        self._group_work: np.ndarray | None = None  # see wellbeing_means()
+        self._draws: np.ndarray | None = None  # (N,) uniform draws, see activate_latent()
         self._mean_need_cache: tuple[int, np.ndarray] | None = None
         self._engagement_mean: float | None = None  # see mean_engagement()
         self.version = 0  # bumped whenever needs change, to invalidate caches
@@ -89,19 +119,56 @@ class ResidentPopulation:
         """
         if self._wellbeing_cache is not None and self._wellbeing_cache[0] == self.version:
             return self._wellbeing_cache[1]
-        x = np.subtract(1.0, self.need, out=self._scratch()[0])
-        np.clip(x, 1e-6, 1.0, out=x)
-        if abs(self.rho) < 1e-9:
-            y = np.exp(row_sum(np.log(x, out=x)) / self.k)
-        else:
-            y = np.power(row_sum(np.power(x, self.rho, out=x)) / self.k, 1.0 / self.rho)
+        need, k, rho = self.need, self.k, self.rho
+        y = np.empty(need.shape[0])
+        work = self._scratch()[0]
+        for rows in _row_blocks(need.shape[0], work.shape[0]):
+            x = np.subtract(1.0, need[rows], out=work[:rows.stop - rows.start])
+            np.clip(x, 1e-6, 1.0, out=x)
+            if abs(rho) < 1e-9:
+                np.exp(row_sum(np.log(x, out=x)) / k, out=y[rows])
+            else:
+                np.power(row_sum(np.power(x, rho, out=x)) / k, 1.0 / rho, out=y[rows])
         self._wellbeing_cache = (self.version, y)
         return y
+
+    def wellbeing_means(self) -> tuple[float, float, float]:
+        """Mean wellbeing of all residents, of marginalised ones and of the others.
+
+        Computed once per change of needs (the month's three wellbeing outputs share
+        it). A group with nobody in it takes the community mean, so the equity gap is
+        then 0. Each mean is NumPy's mean of the group's values in resident order.
+        """
+        cached = self._wellbeing_means
+        if cached is not None and cached[0] == self.version:
+            return cached[1]
+        y = self.wellbeing()
+        n = y.size
+        # float(add.reduce(v)) / v.size is v.mean() to the last bit (the same pairwise
+        # sum, one division), without mean()'s Python-level overhead.
+        everyone = float(np.add.reduce(y)) / n
+        marginalised = self.marginalised
+        count = int(np.count_nonzero(marginalised))
+        # Both groups' values are gathered into one reused array: y[mask] without the
+        # fresh temporaries (their pages cost faults on large populations).
+        if self._group_work is None or self._group_work.size != n:
+            self._group_work = np.empty(n)
+        work = self._group_work
+        if 0 < count < n:
+            group = y.compress(marginalised, out=work[:count])
+            mean_marginalised = float(np.add.reduce(group)) / count
+            group = y.compress(np.logical_not(marginalised), out=work[:n - count])
+            mean_others = float(np.add.reduce(group)) / (n - count)
+        else:
+            mean_marginalised = mean_others = everyone
+        means = (everyone, mean_marginalised, mean_others)
+        self._wellbeing_means = (self.version, means)
+        return means
 
     def mean_need(self) -> np.ndarray:
         """(K,) mean need per domain, ``need.mean(axis=0)``, cached until needs change."""
         if self._mean_need_cache is None or self._mean_need_cache[0] != self.version:
-            self._mean_need_cache = (self.version, self.need.mean(axis=0))
+            self._mean_need_cache = (self.version, column_means(self.need))
         return self._mean_need_cache[1]
 
     # --- reach -----------------------------------------------------------------------
@@ -111,7 +178,9 @@ class ResidentPopulation:
         Others are always reachable; marginalised residents only with probability
         ``marginalised_access``, raised toward 1 by their engagement.
         """
-        marg_access = self.base_access + (1.0 - self.base_access) * self.engagement[idx]
+        # base + (1 - base) x engagement, computed in one array instead of two
+        marg_access = np.multiply(self.engagement[idx], 1.0 - self.base_access)
+        marg_access += self.base_access
         return np.where(self.marginalised[idx], marg_access, 1.0)
 
     # --- services --------------------------------------------------------------------
@@ -139,29 +208,45 @@ class ResidentPopulation:
 
     # --- monthly dynamics ------------------------------------------------------------
     def _scratch(self) -> np.ndarray:
-        """Two reusable (N, K) work arrays: fresh large temporaries each month cost page faults."""
-        if self._work is None or self._work.shape[1:] != self.need.shape:
-            self._work = np.empty((2, *self.need.shape))
+        """Two reusable (rows, K) work arrays for the row-block passes (see ``_row_blocks``).
+
+        Blocks of rows keep the monthly passes over (N, K) arrays in cache, and fresh
+        large temporaries each month would cost page faults.
+        """
+        k = self.need.shape[1]
+        rows = min(max(1, _BLOCK_ITEMS // max(k, 1)), self.need.shape[0])
+        if self._work is None or self._work.shape[1] != rows or self._work.shape[2] != k:
+            self._work = np.empty((2, rows, k))
         return self._work
 
-    def _drift(self, need: np.ndarray) -> np.ndarray:
-        """One month of regeneration toward structural need plus cross-domain spill-over.
+    def _drift(self, need: np.ndarray, months: int = 1) -> np.ndarray:
+        """``months`` months of regeneration toward structural need plus cross-domain spill-over.
 
         Updates ``need`` in place and returns it: need + regeneration x (structural -
-        need) + spill-over x (mean of the other domains), clipped to [0, 1].
+        need) + spill-over x (mean of the other domains), clipped to [0, 1]. Each
+        resident's row evolves on its own, so rows are taken in cache-sized blocks,
+        all months for one block before the next: the same numbers as whole-array
+        passes month after month.
         """
-        others, pull = self._scratch()
-        if self.k > 1:
-            np.subtract(row_sum(need)[:, None], need, out=others)
-            others /= self.k - 1
-        else:
-            others.fill(0.0)
-        np.subtract(self.structural, need, out=pull)
-        pull *= self.regeneration
-        need += pull
-        others *= self.spillover
-        need += others
-        return np.clip(need, 0.0, 1.0, out=need)
+        work = self._scratch()
+        k, regeneration, spillover = self.k, self.regeneration, self.spillover
+        for rows in _row_blocks(need.shape[0], work.shape[1]):
+            m = rows.stop - rows.start
+            block, structural = need[rows], self.structural[rows]
+            others, pull = work[0, :m], work[1, :m]
+            for _ in range(months):
+                if k > 1:
+                    np.subtract(row_sum(block)[:, None], block, out=others)
+                    others /= k - 1
+                else:
+                    others.fill(0.0)
+                np.subtract(structural, block, out=pull)
+                pull *= regeneration
+                block += pull
+                others *= spillover
+                block += others
+                np.clip(block, 0.0, 1.0, out=block)
+        return need
 
     def regenerate(self) -> None:
         """Mechanism 'needs regenerate': drift back toward structural level, with spill-over."""
@@ -201,10 +286,25 @@ class ResidentPopulation:
         favour /= width
         expit(favour, out=favour)
         favour *= trust_step  # P(active) that conditions favour
-        switching = rng.random(self.n) < switch_rate
-        wanted = rng.random(self.n) < favour
-        self.latent_active[switching] = wanted[switching]
-        return float(self.latent[self.latent_active].sum())
+        # The same two rounds of n uniform draws as rng.random(n), into one reused array.
+        if self._draws is None or self._draws.size != self.n:
+            self._draws = np.empty(self.n)
+        switching = np.less(rng.random(out=self._draws), switch_rate)
+        wanted = np.less(rng.random(out=self._draws), favour)
+        # active = wanted where switching, else as before (latent_active[switching] =
+        # wanted[switching], as elementwise logic: a masked copy costs several times more)
+        active = self.latent_active
+        np.logical_and(wanted, switching, out=wanted)
+        np.logical_not(switching, out=switching)
+        np.logical_and(active, switching, out=switching)
+        np.logical_or(wanted, switching, out=active)
+        return float(self.latent[active].sum())
+
+    def latent_share(self) -> float:
+        """Share of residents whose latent resources are mobilised (``latent_active.mean()``)."""
+        active = self.latent_active
+        # A count over n is what NumPy's mean of booleans gives, to the last bit.
+        return np.count_nonzero(active) / active.size if active.size else float(active.mean())
 
     def set_need(self, index: int, values: np.ndarray) -> None:
         """Set one resident's needs (clipped to [0, 1]) and invalidate the caches."""

@@ -49,15 +49,17 @@ class ReferralList:
         seen += need
         np.clip(seen, 0.0, 1.0, out=seen)
         overall = row_sum(seen) / seen.shape[1]  # mean over domains
-        for domain in np.flatnonzero(demand):
-            k = min(int(demand[domain]), m)
+        # Residents are ranked by minus their priority (need here x overall), highest
+        # first; need x (-overall) is exactly -(need x overall).
+        minus_overall = np.negative(overall, out=overall)
+        for domain, wanted in enumerate(demand.tolist()):
+            k = min(int(wanted), m)
             if k <= 0:
                 continue
-            rank = np.multiply(seen[:, domain], overall, out=rank_work[:m])
-            np.negative(rank, out=rank)  # minus the priority: the highest priority first
+            rank = np.multiply(seen[:, domain], minus_overall, out=rank_work[:m])
             top = np.argpartition(rank, k - 1)[:k]
             top = top[np.argsort(rank[top], kind="stable")]
-            self._queues[int(domain)] = reached[top]
+            self._queues[domain] = reached[top]
 
     def _work_arrays(self, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
         """Reusable (N, K), (N, K) and (N,) arrays: fresh large ones each month cost page faults."""
