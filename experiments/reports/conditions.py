@@ -82,7 +82,9 @@ def figure_interactions(effects: pd.DataFrame, outcome: str, path: Path) -> Figu
     fig = Figure(figsize=(7, 5.6), layout="constrained")
     ax = fig.subplots()
     limit = float(np.nanmax(np.abs(matrix))) or 1.0
-    image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit)
+    # aspect="auto": a square-celled image shrinks inside its space, and the layout then
+    # leaves the tick labels outside the figure.
+    image = ax.imshow(matrix, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")
     for i in range(len(names)):
         for j in range(len(names)):
             strong = abs(matrix[i, j]) > 0.6 * limit
@@ -140,9 +142,13 @@ def figure_combinations(factorial: pd.DataFrame, outcome: str, conditions: list[
     ax.set_xlabel(f"mean {words}" + (" (%)" if outcome == "improvement_pct" else
                                       " (% of communities)" if k != 1 else ""))
     ax.grid(alpha=0.3)
-    ax.legend(title="conditions", fontsize=8, loc="lower right")
+    ax.legend(title="conditions", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False)  # outside: intervals may reach any corner
     key = ", ".join(f"{_letter(c)} = {_pretty(c)}" for c in conditions)
-    ax.set_title(f"All {len(data)} combinations of the conditions\n{key}", fontsize=9)
+    pairs = [f"{_letter(c)} = {_pretty(c)}" for c in conditions]
+    half = (len(pairs) + 1) // 2  # the key on two lines, so it fits the figure's width
+    ax.set_title(f"All {len(data)} combinations of the conditions\n"
+                 f"{', '.join(pairs[:half])}\n{', '.join(pairs[half:])}", fontsize=9)
     save_figure(fig, path)
     return FigureNote(path.name, f"All {len(data)} combinations ({words})",
                       "Mean outcome of each combination of conditions over the same "

@@ -74,6 +74,12 @@ def _replicate_whiskers(ax: Any, x: np.ndarray, part: pd.DataFrame, label: bool)
     return True
 
 
+def _whisker_title(what: str, over: str, replicated: bool) -> str:
+    """What the whiskers are: over the design's samples, and over replications if drawn."""
+    return f"{what} (black: over {over}" + ("; orange: over replications)" if replicated
+                                            else ")")
+
+
 def _noise_title(rows: pd.DataFrame, title: str) -> str:
     """The title, with the seeds' share of variance when the runs were replicated."""
     share = rows["noise_share"].dropna() if "noise_share" in rows else pd.Series(dtype=float)
@@ -88,15 +94,17 @@ def sobol_figure(rows: pd.DataFrame, title: str) -> Figure:
     ax = axes[0, 0]
     names = list(rows.loc[rows["index"] == "S1", "parameter"])
     pos = np.arange(len(names))
+    replicated = False
     for k, (index, label) in enumerate((("S1", "first order S1"), ("ST", "total ST"))):
         part = rows.loc[rows["index"] == index].set_index("parameter").loc[names]
         ax.bar(pos + (k - 0.5) * 0.38, part["value"], 0.38, yerr=part["conf"], capsize=4,
                label=label)
-        _replicate_whiskers(ax, pos + (k - 0.5) * 0.38, part, label=k == 0)
+        replicated = _replicate_whiskers(ax, pos + (k - 0.5) * 0.38, part, label=k == 0) \
+            or replicated
     ax.set_xticks(pos, [n.replace("_", "\n") for n in names])
     ax.axhline(0, color="black", lw=0.8)
     ax.set_ylabel("share of output variance")
-    ax.set_title("S1 and ST (black: over samples; orange: over replications)", fontsize=9)
+    ax.set_title(_whisker_title("S1 and ST", "samples", replicated), fontsize=9)
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
     if not s2.empty:
@@ -130,11 +138,12 @@ def morris_figure(rows: pd.DataFrame, title: str) -> Figure:
     sigma = rows.loc[rows["index"] == "sigma"].set_index("parameter").loc[star.index]
     pos = np.arange(len(star))
     ax.bar(pos, star["value"], yerr=star["conf"], capsize=4, color="tab:blue")
-    if _replicate_whiskers(ax, pos, star, label=True):
+    replicated = _replicate_whiskers(ax, pos, star, label=True)
+    if replicated:
         ax.legend(fontsize=8)
     ax.set_xticks(pos, [n.replace("_", "\n") for n in star.index])
     ax.set_ylabel("mu* (mean |elementary effect|)")
-    ax.set_title("mu* (black: over trajectories; orange: over replications)", fontsize=9)
+    ax.set_title(_whisker_title("mu*", "trajectories", replicated), fontsize=9)
     ax.grid(axis="y", alpha=0.3)
     ax2.scatter(star["value"], sigma["value"], color="tab:red")
     for name in star.index:
