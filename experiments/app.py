@@ -29,13 +29,13 @@ The community is the model's declared default (2,000 residents, 40 nonprofits,
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import partial
 from html import escape
 from typing import Any
 
-import joblib
 import numpy as np
 import solara
 import solara.lab
@@ -44,6 +44,7 @@ from mesa.visualization.utils import update_counter
 from solara.server import settings as server_settings
 
 from experiments import view_charts
+from experiments.conditions import CONDITIONS
 from experiments.ensemble import (
     DEFAULT_COMMUNITIES,
     MAX_COMMUNITIES,
@@ -54,7 +55,7 @@ from experiments.ensemble import (
 from experiments.live_chart import LiveChartView
 from experiments.model_figures import network_layout
 from model.core import CollectiveImpactModel
-from model.parameters import PARAMETERS, REGIMES, ParameterError, get_parameter
+from model.parameters import REGIMES, ParameterError, get_parameter
 from model.scenarios import NAMED_SCENARIOS, make_scenario
 
 TITLE = "Collective impact: a community month by month"
@@ -75,8 +76,6 @@ SLIDERS: tuple[tuple[str, float, float, float], ...] = (
     ("priority_cycle_years", 0.5, 10.0, 0.5),
     ("measurement_quality", 0.0, 1.0, 0.05),
 )
-#: The five conditions, as declared (group "condition").
-CONDITIONS: tuple[str, ...] = tuple(p.name for p in PARAMETERS if p.group == "condition")
 #: Plain names of the five conditions, in the order of the declarations.
 CONDITION_NAMES: dict[str, str] = {
     "common_agenda": "Common agenda",
@@ -97,6 +96,7 @@ PRIMARY = "#1a4f8b"
 # Solara's "This website runs on Solara" badge covers the legends of the lower charts.
 server_settings.theme.show_banner = False
 server_settings.theme.title = TITLE
+solara.lab.theme.themes.light.primary = PRIMARY
 
 
 # --- what the controls hold -----------------------------------------------------------------
@@ -296,11 +296,6 @@ class EnsembleState:
     seconds: float = 0.0
 
 
-def ensemble_jobs() -> int:
-    """Worker processes for the ensemble: every core of this machine."""
-    return max(1, int(joblib.cpu_count()))
-
-
 def fan_spec(ensemble: Ensemble) -> view_charts.LiveChart:
     """The fan chart of an ensemble snapshot, with its progress in the headline."""
     colours = ("#1a4f8b", "#b3261e")
@@ -323,8 +318,6 @@ def EnsembleTab(settings: ViewSettings) -> None:
     stop = solara.use_memo(threading.Event, [])
 
     def start() -> None:
-        import time
-
         stop.clear()
         began = time.perf_counter()
         state.set(EnsembleState(None, True))
@@ -343,7 +336,7 @@ def EnsembleTab(settings: ViewSettings) -> None:
         def work() -> None:
             try:
                 done = run_ensemble(settings.scenario_fields(), communities.value,
-                                    seed=settings.seed, jobs=ensemble_jobs(),
+                                    seed=settings.seed, jobs=None,  # every core
                                     labels=(f"{settings.preset} as set", "isolated funding"),
                                     on_progress=progress, cancelled=stop.is_set)
             except Exception as exc:  # noqa: BLE001 - shown in the view instead of lost
@@ -422,7 +415,6 @@ def guide_html() -> str:
 @solara.component
 def Page() -> None:
     """The whole view: run controls and settings in the sidebar, three tabs beside."""
-    solara.lab.theme.themes.light.primary = PRIMARY
     settings = solara.use_reactive(ViewSettings.from_preset(DEFAULT_PRESET))
     model: solara.Reactive[CollectiveImpactModel] = solara.use_reactive(
         solara.use_memo(settings.value.build, []))

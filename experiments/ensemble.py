@@ -26,7 +26,7 @@ import numpy as np
 from experiments.engine.design import Design
 from experiments.engine.execute import ModelEvaluation, evaluate_task
 from experiments.engine.executor import TaskFailed, make_executor
-from experiments.engine.limits import check_count
+from experiments.engine.limits import check_count, check_jobs
 from experiments.stats import share_interval
 from model.metrics import BASELINE_FLOOR
 from model.parameters import validate_parameters
@@ -162,7 +162,7 @@ def _record(ensemble: Ensemble, point: int, replication: int,
 
 
 def run_ensemble(settings: Mapping[str, Any], communities: int = DEFAULT_COMMUNITIES,
-                 seed: int = 0, jobs: int = 1,
+                 seed: int = 0, jobs: int | None = 1,
                  labels: tuple[str, str] = ("chosen settings", "isolated funding"),
                  on_progress: Callable[[Ensemble], Any] | None = None,
                  cancelled: Callable[[], bool] | None = None) -> Ensemble:
@@ -172,7 +172,8 @@ def run_ensemble(settings: Mapping[str, Any], communities: int = DEFAULT_COMMUNI
         settings: ``preset`` (a named scenario or ``"custom"``) and declared parameters.
         communities: communities per arm, 2 to ``MAX_COMMUNITIES``.
         seed: master seed of the communities.
-        jobs: loky worker processes (1: in this process). Results do not depend on it.
+        jobs: loky worker processes (1: in this process; None: every core). Results do
+            not depend on it.
         labels: legend labels of the two arms.
         on_progress: called with the ensemble after every finished run.
         cancelled: polled between runs; when it returns True the rest is not waited for.
@@ -181,7 +182,7 @@ def run_ensemble(settings: Mapping[str, Any], communities: int = DEFAULT_COMMUNI
         UsageError, ParameterError: bad input, before any run.
     """
     design = ensemble_design(settings, communities, seed)
-    check_count("jobs", jobs, 1, MAX_COMMUNITIES)
+    jobs = check_jobs(jobs)
     ensemble = new_ensemble(settings, communities, seed, months_of(design), labels)
     evaluation = ModelEvaluation(keep_series=True)
     # Alternate the arms, so both fill in together while the view draws them.

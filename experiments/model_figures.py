@@ -48,8 +48,7 @@ def trust_graph(model: CollectiveImpactModel) -> nx.Graph:
     if model.backbone is not None:
         g.add_node(model.backbone.slot, kind="backbone")
     slots = np.array(sorted(g.nodes), dtype=np.intp)
-    block = model.trust.trust[np.ix_(slots, slots)]
-    mutual = (block + block.T) / 2.0
+    mutual = mutual_trust(model, slots)
     rows, cols = np.triu_indices(slots.size, k=1)
     g.add_weighted_edges_from(
         ((int(slots[i]), int(slots[j]), float(mutual[i, j])) for i, j in zip(rows, cols,
@@ -57,6 +56,12 @@ def trust_graph(model: CollectiveImpactModel) -> nx.Graph:
         weight="trust",
     )
     return g
+
+
+def mutual_trust(model: CollectiveImpactModel, slots: np.ndarray) -> np.ndarray:
+    """Mean of the two directed trusts between the organisations in ``slots``, in [0, 1]."""
+    block = model.trust.trust[np.ix_(slots, slots)]
+    return (block + block.T) / 2.0
 
 
 def network_layout(model: CollectiveImpactModel) -> dict[int, np.ndarray]:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from experiments.model_figures import GROUP_COLOURS, network_layout
+from experiments.model_figures import GROUP_COLOURS, mutual_trust, network_layout
 from model.metrics import BASELINE_FLOOR, NEEDLE_THRESHOLD, SERIES_OUTPUTS
 
 if TYPE_CHECKING:
@@ -224,11 +224,6 @@ def line_chart(model: CollectiveImpactModel, chart: str) -> LiveChart:
                      f"{month_label(model.steps, steps)}")
 
 
-def _mutual_trust(model: CollectiveImpactModel, slots: np.ndarray) -> np.ndarray:
-    block = model.trust.trust[np.ix_(slots, slots)]
-    return (block + block.T) / 2.0
-
-
 def network_chart(model: CollectiveImpactModel, layout: Mapping[int, Any] | None = None
                   ) -> LiveChart:
     """The organisations' trust network now: who trusts whom, and who is aligned.
@@ -258,7 +253,7 @@ def network_chart(model: CollectiveImpactModel, layout: Mapping[int, Any] | None
         x, y = pos[slot]
         nodes.append({"slot": slot, "x": float(x), "y": float(y), "kind": kind})
     slots = np.array([node["slot"] for node in nodes], dtype=np.intp)
-    mutual = _mutual_trust(model, slots)
+    mutual = mutual_trust(model, slots)
     rows, cols = np.nonzero(np.triu(mutual >= MIN_TRUST, k=1))
     edges = [{"x": nodes[i]["x"], "y": nodes[i]["y"], "x2": nodes[j]["x"], "y2": nodes[j]["y"],
               "trust": round(float(mutual[i, j]), 3)} for i, j in zip(rows, cols, strict=True)]
