@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import abc
-import dataclasses
 from typing import TYPE_CHECKING
 
 import mesa
@@ -71,7 +70,7 @@ class GrantMaker(mesa.Agent, abc.ABC):
             if len(program.grants) < len(grants):  # some grants ended this month
                 for grant in grants:
                     if grant.months_left <= 0:
-                        grant.recipient.grants.remove(grant)
+                        grant.recipient.end_grant(grant)
             paid = committed * factor
             if paid > 0:
                 self.paid_out += paid
@@ -101,19 +100,22 @@ class GrantMaker(mesa.Agent, abc.ABC):
         free = self.program_budget_monthly(program) - program.committed_monthly()
         if free <= 0:
             return
-        weights = self.domain_weights(program)
+        # Money as Python floats from here on: grants are paid and summed every month.
+        weights = self.domain_weights(program).tolist()
         model = self.model
         p = model.params
-        judging = self.judging(program)
+        judging = self.judging(program)  # a fresh object: this round may set its fields
         # Reviewers' prior is the population's; the month-0 round stands for grants won
         # in the past, so nobody pays for it now.
-        judging = dataclasses.replace(
-            judging, prior_mean=p["effectiveness_mean"], prior_sd=p["effectiveness_sd"],
-            effort_power=0.0 if program.rounds_run == 1 else judging.effort_power)
+        judging.prior_mean, judging.prior_sd = p["effectiveness_mean"], p["effectiveness_sd"]
+        if program.rounds_run == 1:
+            judging.effort_power = 0.0
         seekers = model.grant_seekers_by_domain()  # a nonprofit works in one domain only
-        for domain in np.flatnonzero(weights > 0):
-            applicants = seekers[int(domain)]
-            awards = award_sizes(free * weights[domain], model.award_monthly, len(applicants))
+        for domain, weight in enumerate(weights):
+            if not weight > 0:
+                continue
+            applicants = seekers[domain]
+            awards = award_sizes(free * weight, model.award_monthly, len(applicants))
             winners, losers = run_contest(
                 model.rng, applicants, awards, program.grant_months, judging
             )
@@ -121,7 +123,7 @@ class GrantMaker(mesa.Agent, abc.ABC):
                 months = self.grant_length(program)
                 grant = Grant(self, nonprofit, monthly, months, program.mode)
                 program.grants.append(grant)
-                nonprofit.grants.append(grant)
+                nonprofit.add_grant(grant)
             if program.rounds_run > 1:  # the month-0 portfolio was won in the past
                 won = [nonprofit for nonprofit, _ in winners]
                 model.rivalry(losers, won)
@@ -146,4 +148,4 @@ class GrantMaker(mesa.Agent, abc.ABC):
 
     @abc.abstractmethod
     def judging(self, program: GrantProgram) -> Judging:
-        """How this grant maker's reviewers score applications in ``program``."""
+        """How this grant maker's reviewers score applications in ``program`` (a new object)."""

@@ -72,22 +72,25 @@ class Nonprofit(mesa.Agent):
         self.months_negative = 0
         self.applications = self.wins = 0  # contests entered and won
         self.early_applications = self.early_wins = 0  # the same in the first three years
-        self.grants: list[Grant] = []
+        self.grants: list[Grant] = []  # change it through add_grant and end_grant
+        self.granted_monthly = 0.0  # money/month of its running grants (their sum)
         self.income_last_year: deque[float] = deque(maxlen=12)  # grant money per month
-        # This month's accounts (money), cleared when the month is settled: income (grants
-        # and other income), of it the other income, and what grant seeking, compliance,
-        # meetings and reporting cost. Plain floats: they are added to many times a month.
-        self._income = self._other_income = 0.0
+        # This month's accounts (money), cleared when the month is settled: grant money,
+        # other income, and what grant seeking, compliance, meetings and reporting cost.
+        # Plain floats: they are added to many times a month.
+        self._granted = self._other_income = 0.0
         self._seeking = self._compliance = self._meetings = self._reporting = 0.0
 
     # --- the month, as MODEL.md tells it ------------------------------------------------
     def step(self) -> None:
         """Decide on membership, pay for the month, serve residents, align, learn, survive."""
         model = self.model
-        if model.rng.random() < 1.0 / model.params["membership_review_months"]:
-            self.review_membership()
+        # Its chance events of the month, drawn by the model for every slot at once.
+        review, case, join, share = model.month_draws[self.slot]
+        if review < 1.0 / model.params["membership_review_months"]:
+            self.review_membership(join, share)
         services = self.settle_budget()
-        self.serve_residents(services)
+        self.serve_residents(services, case)
         self.update_alignment()
         self.gain_experience()
         self.learn_from_data()
@@ -100,9 +103,12 @@ class Nonprofit(mesa.Agent):
 
     # --- money ------------------------------------------------------------------------
     def receive(self, amount: float, compliance_share: float = 0.0) -> None:
-        """Take a grant instalment; a share of it goes straight to compliance reporting."""
-        self._income += amount
-        self.model.ledger.record_received(amount)
+        """Take a grant instalment; a share of it goes straight to compliance reporting.
+
+        The month's grant money enters the ledger's received side when the month is
+        settled (``settle_budget``): one record a month rather than one per instalment.
+        """
+        self._granted += amount
         if compliance_share > 0:
             self._compliance += compliance_share * amount
 
@@ -112,7 +118,6 @@ class Nonprofit(mesa.Agent):
         Adds it to the month's income and returns it (money/month).
         """
         amount = self.model.params["other_income_share"] * self.base_budget
-        self._income += amount
         self._other_income += amount
         self.model.ledger.record_other_income(amount)
         return amount
@@ -151,8 +156,11 @@ class Nonprofit(mesa.Agent):
         meetings come out of it first, services get the rest.
         """
         self.raise_other_income()
-        p = self.model.params
-        income = self._income
+        model = self.model
+        p = model.params
+        granted = self._granted
+        model.ledger.record_received(granted)  # its side of the month's grant payments
+        income = granted + self._other_income
         self.smoothed_income += (income - self.smoothed_income) / p["income_smoothing_months"]
         self.resize()
         budget = monthly_budget = self.monthly_budget
@@ -173,10 +181,9 @@ class Nonprofit(mesa.Agent):
         if not services > 0.0:
             services = 0.0
         self.reserves += income - overhead - services
-        self.income_last_year.append(income - self._other_income)  # grant money only
-        self.model.ledger.record_spending(services=services, seeking=seeking,
-                                          meetings=self._meetings, reporting=reporting)
-        self._income = self._other_income = 0.0
+        self.income_last_year.append(granted)  # grant money only
+        model.ledger.record_spending(services, seeking, self._meetings, reporting)
+        self._granted = self._other_income = 0.0
         self._seeking = self._compliance = self._meetings = self._reporting = 0.0
         return services
 
@@ -196,35 +203,25 @@ class Nonprofit(mesa.Agent):
         self.fixed_cost += (target - self.fixed_cost) / months
 
     # --- services ---------------------------------------------------------------------
-    def serve_residents(self, services_money: float) -> None:
-        """Mechanism 'caseload choice': members take trusted referrals, others cream.
+    def serve_residents(self, services_money: float, case_draw: float | None = None) -> None:
+        """Mechanism 'caseload choice': how many residents it serves this month, and how.
 
-        A member takes up to ``mutually_reinforcing`` x alignment of its cases from the
-        shared referral list (high, multi-domain need, no duplication among members),
-        accepting each referral with its trust in the coordinator; it finds the rest by
-        need itself when there is a common agenda. Non-members (and members of a
-        coalition without an agenda) pick the reachable residents who promise quick,
-        measurable gains.
+        Its cases are what the money left for services pays for, plus its share of
+        volunteers' cases, rounded to a whole number (``case_draw``, a uniform draw in
+        [0, 1), decides the rest; None draws one). A member takes up to
+        ``mutually_reinforcing`` x alignment of them from the shared referral list
+        (high, multi-domain need, no duplication among members), accepting each
+        referral with its trust in the coordinator, and finds the rest by need itself
+        when there is a common agenda. Non-members (and members of a coalition without
+        an agenda) pick the reachable residents who promise quick, measurable gains.
+        The model hands out the month's referrals and screens residents for everyone
+        at once (``CollectiveImpactModel.deliver_services``).
         """
         model = self.model
         paid_cases = services_money / model.params["service_cost"]
-        cases = model.draw_case_count(paid_cases + model.volunteer_cases(self))
-        if cases == 0:
-            return
-        if not self.is_member:
-            model.request_cases(self, cases, cream=True)
-            return
-        # A member follows the agenda's priority on need, if there is an agenda.
-        cream = model.params["common_agenda"] <= 0
-        # Each case comes from the list with chance referral share x trust in the coordinator.
-        share = self.referral_share()
-        accepted = (int(model.rng.binomial(cases, share * model.trust_in_coordinator(self.slot)))
-                    if share > 0 else 0)
-        if accepted > 0:
-            residents = model.referrals.take(self.domain, accepted)
-            model.record_cases(residents, self.domain, self.effectiveness)
-            cases -= residents.size  # the list may run short: it chooses the rest itself
-        model.request_cases(self, cases, cream=cream)
+        cases = model.draw_case_count(paid_cases + model.volunteer_cases(self), case_draw)
+        if cases > 0:
+            model.request_cases(self, cases)
 
     def referral_share(self) -> float:
         """Share of its cases a member means to take from the referral list."""
@@ -262,7 +259,8 @@ class Nonprofit(mesa.Agent):
         cost += self.autonomy_cost * p["common_agenda"]
         return gain - cost
 
-    def review_membership(self) -> None:
+    def review_membership(self, join_draw: float | None = None,
+                          share_draw: float | None = None) -> None:
         """Mechanism 'membership': join when the net benefit passes its own threshold.
 
         Nobody joins where there is nothing to join (all four working conditions at
@@ -270,6 +268,10 @@ class Nonprofit(mesa.Agent):
         its threshold. A member reports into shared measurement only as far as it trusts
         the other members (free riding: it reads the shared data either way). No
         grant or regime makes a nonprofit a member.
+
+        ``join_draw`` and ``share_draw`` are uniform draws in [0, 1): the first sets the
+        alignment a newcomer brings (at most 0.5), the second whether it reports; None
+        draws them.
         """
         model = self.model
         if not model.coalition_possible():
@@ -281,9 +283,13 @@ class Nonprofit(mesa.Agent):
                 self.is_member = False
         elif net > self.join_threshold:
             self.is_member = True
-            self.alignment = max(self.alignment, 0.5 * model.rng.random())
-        self.shares_data = self.is_member and model.rng.random() < model.trust_in_members(
-            self.slot)
+            if join_draw is None:
+                join_draw = model.rng.random()
+            if 0.5 * join_draw > self.alignment:
+                self.alignment = 0.5 * join_draw
+        if share_draw is None:
+            share_draw = model.rng.random()
+        self.shares_data = self.is_member and share_draw < model.trust_in_members(self.slot)
 
     def update_alignment(self) -> None:
         """Mechanism 'alignment': a member's adherence grows with agenda, guidance and trust.
@@ -341,11 +347,21 @@ class Nonprofit(mesa.Agent):
         self.learning_ceiling *= 1.0 - p["drift_effectiveness_loss"]
         self._seeking += p["drift_cost_months"] * self.fixed_cost
 
+    def add_grant(self, grant: Grant) -> None:
+        """A grant it won starts paying it."""
+        self.grants.append(grant)
+        self.granted_monthly = sum(map(_MONTHLY, self.grants))
+
+    def end_grant(self, grant: Grant) -> None:
+        """A grant of its own stops paying it (it ended, or the nonprofit closed)."""
+        self.grants.remove(grant)
+        self.granted_monthly = sum(map(_MONTHLY, self.grants))
+
     @property
     def wants_funding(self) -> bool:
         """Whether it applies for grants: running grants cover under 1.5x its founding budget."""
         multiple = self.model.params["funding_sought_multiple"]
-        return sum(map(_MONTHLY, self.grants)) < multiple * self.base_budget
+        return self.granted_monthly < multiple * self.base_budget
 
     @property
     def short_of_money(self) -> bool:

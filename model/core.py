@@ -82,12 +82,13 @@ class CollectiveImpactModel(mesa.Model):
         self.cases_total = self.duplicates_total = 0
         self.meetings_held = 0
         self.applications = self.awards = 0
-        self._cases: list[tuple[np.ndarray, Any, Any]] = []  # residents, domain(s), effectiveness
-        self._requests: list[tuple[int, int, bool, float]] = []  # own choices to make
+        # This month's requests for cases: domain, cases, cream, effectiveness, acceptance.
+        self._requests: list[tuple[int, int, bool, float, float]] = []
         self._volunteer_cases_per_capacity: float | None = 0.0  # None: see volunteer_cases
         self._volunteer_cases = (0.0, 0.0)  # (cases this month, fixed cost absorbing them)
         self._meeting_debt = 0.0
-        self._money_cache: tuple[int, list, np.ndarray] | None = None  # see model.metrics
+        self.month_draws: list[list[float]] = []  # per slot, see draw_nonprofit_chances
+        self._money_cache: tuple[int, tuple[float, float]] | None = None  # see model.metrics
         self._trust_in_members: tuple[int, list[float]] | None = None  # (trust version, means)
         self._summary_cache: tuple[int, dict[str, Any]] | None = None  # (step, summary)
 
@@ -185,6 +186,7 @@ class CollectiveImpactModel(mesa.Model):
         self.convene()
         self.prepare_referrals()
         self.mobilise_latent_resources()
+        self.draw_nonprofit_chances()
         self.nonprofit_set().shuffle_do("step")
         self.deliver_services()
         self.evolve_community()
@@ -266,7 +268,7 @@ class CollectiveImpactModel(mesa.Model):
         """Mechanism 'exit': the nonprofit closes; its grants stop and its slot empties."""
         for grant in list(nonprofit.grants):
             grant.payer.cancel_grants_to(nonprofit)
-        nonprofit.grants.clear()
+            nonprofit.end_grant(grant)
         self._slots[nonprofit.slot] = None
         self.closures += 1
         nonprofit.remove()
@@ -558,12 +560,27 @@ class CollectiveImpactModel(mesa.Model):
         self.referrals.prepare(self.rng, self.population, np.ceil(demand),
                                self.coordination_capacity())
 
-    def draw_case_count(self, expected: float) -> int:
-        """Whole number of cases with the given expectation (floor plus a Bernoulli rest)."""
+    def draw_nonprofit_chances(self) -> None:
+        """The nonprofits' chance events of the month, one block of uniform draws.
+
+        One row per slot, in [0, 1): whether it reviews its membership, the rest of its
+        case count, the alignment it brings if it joins and whether it reports into
+        shared measurement. Drawn at once, since a scalar draw per event costs more
+        than the event; the row of an empty slot goes unused.
+        """
+        self.month_draws = self.rng.random((len(self._slots), 4)).tolist()
+
+    def draw_case_count(self, expected: float, draw: float | None = None) -> int:
+        """Whole number of cases with the given expectation (floor plus a Bernoulli rest).
+
+        ``draw`` is the uniform draw in [0, 1) that decides the rest; None draws one.
+        """
         if expected <= 0:
             return 0
         whole = int(expected)
-        return whole + int(self.rng.random() < expected - whole)
+        if draw is None:
+            draw = self.rng.random()
+        return whole + (draw < expected - whole)
 
     def mobilise_latent_resources(self) -> None:
         """Mechanism 'latent community resources': volunteers add cases to nonprofits.
@@ -594,73 +611,53 @@ class CollectiveImpactModel(mesa.Model):
         cases, absorbers = self._volunteer_cases
         return cases * (nonprofit.fixed_cost / absorbers)
 
-    def record_cases(self, residents: np.ndarray, domain: int, effectiveness: float) -> None:
-        """Queue a nonprofit's cases for delivery at the end of the month."""
-        if residents.size:
-            self._cases.append((residents, domain, effectiveness))
+    def request_cases(self, nonprofit: Nonprofit, cases: int) -> None:
+        """Queue ``cases`` cases of ``nonprofit`` for this month's delivery.
 
-    def request_cases(self, nonprofit: Nonprofit, cases: int, cream: bool) -> None:
-        """Queue a nonprofit's wish to choose ``cases`` residents itself this month."""
-        if cases > 0:
-            self._requests.append((nonprofit.domain, cases, cream, nonprofit.effectiveness))
-
-    def choose_requested_cases(self) -> None:
-        """Mechanism 'caseload choice': every queued own choice of the month, at once."""
-        if not self._requests:
-            return
-        domain, cases, cream, effectiveness = (np.array(c) for c in zip(*self._requests,
-                                                                         strict=True))
-        residents, request = choose_caseloads(self.rng, self.population, domain, cases,
-                                              cream, self.params["candidates_per_case"])
-        self._requests.clear()
-        if residents.size:
-            self._cases.append((residents, domain[request], effectiveness[request]))
+        With them go what delivery needs to know of it as it is now: its domain and
+        effectiveness, the chance that it accepts a referral (its referral share x its
+        trust in the coordinator; 0 for a non-member) and whether it creams when it
+        chooses residents itself (non-members, and members without a common agenda).
+        """
+        share = nonprofit.referral_share()
+        accept = share * self.trust_in_coordinator(nonprofit.slot) if share > 0 else 0.0
+        cream = not nonprofit.is_member or self.params["common_agenda"] <= 0
+        self._requests.append((nonprofit.domain, cases, cream, nonprofit.effectiveness, accept))
 
     def deliver_services(self) -> None:
-        """Apply all cases of the month at once; duplicated cases are wasted."""
-        dose = self.params["service_dose"]
-        self.choose_requested_cases()
-        if self._cases:
-            residents = np.concatenate([c[0] for c in self._cases])
-            domains, effectiveness = self._per_case(self._cases)
-            reduction = dose * effectiveness
+        """Mechanisms 'mutually reinforcing activities' and 'caseload choice', then services.
+
+        In the order nonprofits asked: each member's cases come from the referral list
+        with its chance of accepting a referral (the list may run short); every other
+        case is chosen by the nonprofit itself, all screenings at once. All cases of
+        the month are then applied together; duplicated cases are wasted.
+        """
+        p = self.params
+        batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # residents, domain, eff.
+        if self._requests:
+            domain, cases, cream, effectiveness, accept = (
+                np.array(c) for c in zip(*self._requests, strict=True))
+            self._requests.clear()
+            wanted = self.rng.binomial(cases, accept) if accept.any() else None
+            if wanted is not None and wanted.any():
+                residents, request, taken = self.referrals.hand_out(domain, wanted)
+                if residents.size:
+                    batches.append((residents, domain[request], effectiveness[request]))
+                cases = cases - taken
+            residents, request = choose_caseloads(self.rng, self.population, domain, cases,
+                                                  cream, p["candidates_per_case"])
+            if residents.size:
+                batches.append((residents, domain[request], effectiveness[request]))
+        if batches:
+            residents, domains, effectiveness = (np.concatenate(parts) for parts in
+                                                 zip(*batches, strict=True))
+            reduction = p["service_dose"] * effectiveness
             self.duplicates_month = self.population.apply_services(residents, domains, reduction)
             self.cases_month = int(residents.size)
         else:
             self.duplicates_month = self.cases_month = 0
         self.cases_total += self.cases_month
         self.duplicates_total += self.duplicates_month
-        self._cases.clear()
-
-    @staticmethod
-    def _per_case(batches: list[tuple[np.ndarray, Any, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """Domain and effectiveness of every case of ``batches``, in their order.
-
-        A batch has one domain and effectiveness (a member's referrals) or one per case
-        (the own choices); each run of the first kind is spread over its cases at once.
-        """
-        domains: list[np.ndarray] = []
-        effectiveness: list[np.ndarray] = []
-        run: list[tuple[int, Any, Any]] = []  # (cases, domain, effectiveness) of such a run
-
-        def spread_run() -> None:
-            if run:
-                sizes, domain, eff = zip(*run, strict=True)
-                domains.append(np.repeat(np.array(domain), sizes))
-                effectiveness.append(np.repeat(np.array(eff, dtype=float), sizes))
-                run.clear()
-
-        for residents, domain, eff in batches:
-            if isinstance(domain, np.ndarray):
-                spread_run()
-                domains.append(domain)
-                effectiveness.append(eff)
-            else:
-                run.append((residents.size, domain, eff))
-        spread_run()
-        if len(domains) == 1:
-            return domains[0], effectiveness[0]
-        return np.concatenate(domains), np.concatenate(effectiveness)
 
     def evolve_community(self) -> None:
         """Needs regenerate and spill over; engagement grows with practice and public will."""

@@ -14,6 +14,7 @@ open rounds), lower when funders judge on shared-measurement data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -198,10 +199,8 @@ def run_contest(rng: np.random.Generator, applicants: list[Nonprofit], awards: l
                 scores.append(score)
         applicants, log_w = applying, scores
         if efforts:
-            # One vectorised log for the round (NumPy's log, as the weights always used).
-            log_share = np.log(np.array(efforts) / target).tolist()
             r = judging.effort_power
-            log_w = [w + r * x for w, x in zip(scores, log_share, strict=True)]
+            log_w = [w + r * math.log(x / target) for w, x in zip(scores, efforts, strict=True)]
     order = pick_winners(rng, log_w, len(awards))
     winners = [(applicants[i], awards[j]) for j, i in enumerate(order)]
     won = set(order)

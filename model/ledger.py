@@ -1,8 +1,10 @@
 """The money ledger: every payment and every spending, by side and by purpose.
 
-Payers and recipients record their own side of each transfer, so the model can
-check that what funders and government paid out equals what nonprofits and the
-backbone received (``MODEL.md``, accounting that must always hold).
+Payers and recipients record their own side of the money, so the model can check
+that what funders and government paid out equals what nonprofits and the backbone
+received (``MODEL.md``, accounting that must always hold): payers each payment,
+the backbone each receipt, a nonprofit its month's grant money when it settles
+the month.
 """
 
 from __future__ import annotations

@@ -101,49 +101,47 @@ def duplication_rate(model: CollectiveImpactModel) -> float:
     return model.duplicates_month / model.cases_month if model.cases_month else 0.0
 
 
-def _money_of_the_experienced(model: CollectiveImpactModel) -> tuple[list, np.ndarray]:
-    """Nonprofits at least a year old and their grant money per month, centred.
-
-    Computed once a month for both money correlations (cached on the model's step).
-    """
-    cached = model._money_cache
-    if cached is not None and cached[0] == model.steps:
-        return cached[1], cached[2]
-    nps = [n for n in model.nonprofits if n.has_year_of_history]
-    money = np.array([n.income_rate for n in nps])
-    if money.size:
-        money -= money.sum() / money.size
-    model._money_cache = (model.steps, nps, money)
-    return nps, money
-
-
-def _money_correlation(model: CollectiveImpactModel, trait: str) -> float:
-    """Correlation across active nonprofits of money received per month and ``trait``.
+def _money_correlations(model: CollectiveImpactModel) -> tuple[float, float]:
+    """Correlations across nonprofits of money received per month with effectiveness and pitch.
 
     Only nonprofits with a full year of history count: a young organisation has had
     no time to win money, which would tie money to newness rather than to how
-    grant makers choose.
+    grant makers choose. A correlation is 0 when it is undefined (fewer than three
+    such nonprofits, or no variation).
 
-    0 when it is undefined (fewer than three nonprofits or no variation).
+    Pearson's r written out on Python floats (a few dozen nonprofits: NumPy's calls
+    would cost more than the sums), computed once a month for both outputs.
     """
-    nps, money = _money_of_the_experienced(model)
-    if len(nps) < 3:
-        return 0.0
-    values = np.array([getattr(n, trait) for n in nps])
-    values -= values.sum() / values.size  # the mean without np.mean's call overhead
-    spread = float(np.sqrt((money @ money) * (values @ values)))
-    # Pearson's r, written out: np.corrcoef costs more than the rest of the metric.
-    return float(money @ values) / spread if spread > 0 else 0.0
+    cached = model._money_cache
+    if cached is not None and cached[0] == model.steps:
+        return cached[1]
+    nps = [n for n in model.nonprofits if n.has_year_of_history]
+    result = (0.0, 0.0)
+    if len(nps) >= 3:
+        money = [n.income_rate for n in nps]
+        mean = sum(money) / len(money)
+        money = [m - mean for m in money]
+        money_ss = sum([m * m for m in money])
+        pair = []
+        for trait in ([n.effectiveness for n in nps], [n.pitch for n in nps]):
+            mean = sum(trait) / len(trait)
+            values = [v - mean for v in trait]
+            spread = math.sqrt(money_ss * sum([v * v for v in values]))
+            pair.append(sum([m * v for m, v in zip(money, values, strict=True)]) / spread
+                        if spread > 0 else 0.0)
+        result = (pair[0], pair[1])
+    model._money_cache = (model.steps, result)
+    return result
 
 
 def funding_effectiveness_corr(model: CollectiveImpactModel) -> float:
     """Correlation of money received and true effectiveness (0 if undefined)."""
-    return _money_correlation(model, "effectiveness")
+    return _money_correlations(model)[0]
 
 
 def funding_pitch_corr(model: CollectiveImpactModel) -> float:
     """Correlation of money received and pitch (0 if undefined)."""
-    return _money_correlation(model, "pitch")
+    return _money_correlations(model)[1]
 
 
 def backbone_capacity(model: CollectiveImpactModel) -> float:

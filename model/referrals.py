@@ -67,10 +67,40 @@ class ReferralList:
             self._work = (np.empty(shape), np.empty(shape), np.empty(shape[0]))
         return self._work
 
-    def take(self, domain: int, cases: int) -> np.ndarray:
-        """Hand the next ``cases`` residents of ``domain``'s queue to a member."""
-        queue = self._queues.get(domain)
-        if queue is None or queue.size == 0 or cases <= 0:
-            return np.empty(0, dtype=np.intp)
-        taken, self._queues[domain] = queue[:cases], queue[cases:]
-        return taken
+    def hand_out(self, domains: np.ndarray, wanted: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Hand the queues out to requests in turn, first come, first served.
+
+        Request i wants up to ``wanted[i]`` of the next residents listed for
+        ``domains[i]``; a queue that runs dry leaves later requests short.
+
+        Returns:
+            The residents handed out, the request each went to, and how many each
+            request got.
+        """
+        # A month has a few dozen requests: one slice each beats array bookkeeping.
+        queues = self._queues
+        handed = dict.fromkeys(queues, 0)  # residents handed out so far, per domain
+        got = [0] * wanted.size
+        parts: list[np.ndarray] = []
+        owners: list[int] = []
+        for i, (domain, want) in enumerate(zip(domains.tolist(), wanted.tolist(), strict=True)):
+            queue = queues.get(domain) if want > 0 else None
+            if queue is None:
+                continue
+            start = handed[domain]
+            count = min(want, queue.size - start)
+            if count > 0:
+                parts.append(queue[start:start + count])
+                owners.append(i)
+                got[i] = count
+                handed[domain] = start + count
+        for domain, count in handed.items():
+            if count:
+                queues[domain] = queues[domain][count:]
+        taken = np.array(got, dtype=np.int64)
+        if not parts:
+            empty = np.empty(0, dtype=np.intp)
+            return empty, empty, taken
+        return np.concatenate(parts), np.repeat(np.array(owners, dtype=np.intp),
+                                                taken[owners]), taken

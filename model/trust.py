@@ -55,10 +55,9 @@ class TrustNetwork:
         block = self._block(trusters, trusted)
         rate = self.erode_rate * intensity
         t = self.trust.take(block)
-        t *= 1.0 - (rate if rate < 1.0 else 1.0)
+        t *= 1.0 - (rate if rate < 1.0 else 1.0)  # the diagonal's zeros stay zero
         self.trust.put(block, t)
         self._contact.put(block, True)
-        np.fill_diagonal(self.trust, 0.0)
         self.version += 1
 
     def end_month(self) -> None:

@@ -404,9 +404,10 @@ def test_bad_analyze_arguments_give_one_line(argv, mention, finished_sweep, tmp_
 
 
 KILL_SWEEP = SWEEP.replace("levels = [0.2, 0.4]", "bounds = [0.0, 1.0], num = 15").replace(
-    "replications = 1", "replications = 2").replace("steps = 2", "steps = 60").replace(
-    "n_residents = 60", "n_residents = 600").replace("n_nonprofits = 4", "n_nonprofits = 12")
-# runs long enough (about a second each) that random kills land while the sweep is running
+    "replications = 1", "replications = 2").replace("steps = 2", "steps = 240").replace(
+    "n_residents = 60", "n_residents = 2000").replace("n_nonprofits = 4", "n_nonprofits = 40")
+# runs long enough (about half a second each, 2026-12) that random kills land while the sweep
+# is running; the model getting faster shortens them (kills after the end fail the test)
 KILL_RUNS = 30
 
 

@@ -43,11 +43,12 @@ def test_members_join_at_different_times_and_can_leave():
     model, shares = _members_over_time(steps=36)
     assert len(np.unique(shares)) >= 3  # no single synchronised jump
     assert 0 < shares[-1] < 1
-    for n in model.nonprofits:
+    burdened = model.nonprofits
+    for n in burdened:
         n.autonomy_cost = 5.0  # membership now costs far more than it brings
-    for _ in range(36):
+    for _ in range(60):  # time for every one of them to review (entrants decide on their own)
         model.step()
-    assert model.aligned_share() == 0
+    assert not any(n.is_member for n in burdened if n in model.nonprofits)
 
 
 def test_trust_gates_referrals():
@@ -61,8 +62,9 @@ def test_trust_gates_referrals():
         model.trust.trust[member.slot, model.backbone.slot] = trust
         model.prepare_referrals()
         before = model.referrals._queues.get(member.domain, np.empty(0)).size
-        model._cases.clear()
-        member.serve_residents(20 * model.params["service_cost"])
+        model._requests.clear()
+        member.serve_residents(20 * model.params["service_cost"], case_draw=0.0)
+        model.deliver_services()
         after = model.referrals._queues.get(member.domain, np.empty(0)).size
         taken[trust] = before - after
     assert taken[0.0] == 0 and taken[1.0] > 0
@@ -179,3 +181,26 @@ def test_community_traits_are_drawn_for_any_spread(sd):
     draws = [beta_draw(np.random.default_rng(s), 0.875, sd) for s in range(200)]
     assert all(0.0 <= d <= 1.0 for d in draws)
     assert abs(np.mean(draws) - 0.875) < 3 * sd + 1e-9
+
+
+@pytest.mark.parametrize("review_draw, reviews", [(0.0, True), (0.999, False)])
+def test_a_nonprofit_reviews_its_membership_when_its_draw_of_the_month_says_so(
+        monkeypatch, review_draw, reviews):
+    """Each nonprofit's chance events come from its row of the month's block of draws."""
+    from agents.nonprofit import Nonprofit
+
+    model = CollectiveImpactModel("collective", rng=3, **SMALL)
+    model.run_for(3)
+    reviewed = []
+    real_review = Nonprofit.review_membership
+    monkeypatch.setattr(Nonprofit, "review_membership",
+                        lambda self, *draws: (reviewed.append(self.slot),
+                                              real_review(self, *draws)))
+
+    def fixed_block():
+        model.month_draws = [[review_draw, 0.5, 0.5, 0.5] for _ in model._slots]
+
+    monkeypatch.setattr(model, "draw_nonprofit_chances", fixed_block)
+    active = sorted(n.slot for n in model.nonprofits)
+    model.step()
+    assert sorted(reviewed) == (active if reviews else [])

@@ -245,3 +245,21 @@ def test_aligned_nonprofits_serve_higher_need_than_creaming_ones():
         m.run_for(6)
         need_served[scenario] = np.concatenate(served).mean()
     assert need_served["collective"] > need_served["isolated"]
+
+
+def test_referral_list_serves_requests_first_come_first_served():
+    """Members take the next residents of their domain in the order they asked; a queue
+    that runs dry leaves later members short, and nobody is handed out twice."""
+    from model.referrals import ReferralList
+
+    referrals = ReferralList(reading_noise=0.1)
+    referrals._queues = {0: np.array([5, 6, 7, 8, 9]), 1: np.array([1, 2])}
+    domains = np.array([0, 1, 0, 0, 1, 0])
+    wanted = np.array([2, 1, 0, 2, 3, 4])
+    residents, owner, got = referrals.hand_out(domains, wanted)
+    assert got.tolist() == [2, 1, 0, 2, 1, 1]  # the last two asked when little was left
+    assert {r: int(o) for r, o in zip(residents.tolist(), owner, strict=True)} == {
+        5: 0, 6: 0, 1: 1, 7: 3, 8: 3, 2: 4, 9: 5}
+    assert all(q.size == 0 for q in referrals._queues.values())
+    again = referrals.hand_out(domains, wanted)
+    assert again[0].size == 0 and not again[2].any()

@@ -99,14 +99,6 @@ class ReferenceTrust:
         return float(self.trust[np.ix_(slots, slots)].sum() / (n * (n - 1))) if n > 1 else 0.0
 
 
-def reference_per_case(batches):
-    """Domains and effectiveness of every queued case, as ``deliver_services`` built them."""
-    domains = np.concatenate([c[1] if np.ndim(c[1]) else np.full(c[0].size, c[1])
-                              for c in batches])
-    eff = np.concatenate([c[2] if np.ndim(c[2]) else np.full(c[0].size, c[2]) for c in batches])
-    return domains, eff
-
-
 # --- helpers ------------------------------------------------------------------------------
 def _population(seed: int, n: int = 400, k: int = 4, clipped: bool = False) -> ResidentPopulation:
     """A seeded population; ``clipped`` puts many needs exactly at 0 or 1 (ties in ranks)."""
@@ -192,23 +184,6 @@ def test_trust_blocks_change_the_same_entries_by_the_same_amounts(seed):
         assert network.mean_among(slots) == reference.mean_among(slots)
 
 
-def test_case_table_spreads_batches_as_before():
-    """Referral batches (one domain each) and own choices (one per case), any order."""
-    rng = np.random.default_rng(3)
-    batches = []
-    for i in range(9):
-        size = int(rng.integers(1, 6))
-        residents = rng.integers(0, 100, size=size)
-        if i in (2, 7):
-            batches.append((residents, rng.integers(0, 4, size=size), rng.random(size)))
-        else:
-            batches.append((residents, int(rng.integers(0, 4)), float(rng.random())))
-    for part in (batches, batches[:2], batches[2:3], batches[3:7]):
-        got = CollectiveImpactModel._per_case(part)
-        want = reference_per_case(part)
-        assert all(_same(g, w) for g, w in zip(got, want, strict=True))
-
-
 def test_trust_in_members_reads_the_means_as_python_floats():
     model = CollectiveImpactModel("collective", rng=4, **SMALL)
     model.run_for(8)
@@ -231,5 +206,5 @@ def test_a_month_keeps_its_accounts():
     other = model.params["other_income_share"] * n.base_budget
     assert n.income_last_year[-1] == (100.0 + other) - other
     assert services >= 0.0 and n.reserves != reserves
-    assert n._income == n._other_income == n._seeking == n._compliance == 0.0
+    assert n._granted == n._other_income == n._seeking == n._compliance == 0.0
     assert n._meetings == n._reporting == 0.0
