@@ -111,6 +111,7 @@ class GrantMaker(mesa.Agent, abc.ABC):
         if program.rounds_run == 1:
             judging.effort_power = 0.0
         seekers = model.grant_seekers_by_domain()  # a nonprofit works in one domain only
+        contests: list[tuple[list[Nonprofit], list[Nonprofit]]] = []  # (losers, winners)
         for domain, weight in enumerate(weights):
             if not weight > 0:
                 continue
@@ -126,8 +127,10 @@ class GrantMaker(mesa.Agent, abc.ABC):
                 nonprofit.add_grant(grant)
             if program.rounds_run > 1:  # the month-0 portfolio was won in the past
                 won = [nonprofit for nonprofit, _ in winners]
-                model.rivalry(losers, won)
+                contests.append((losers, won))
                 model.record_applications(won, losers)
+        if contests:
+            model.rivalry(contests)
 
     def grant_length(self, program: GrantProgram) -> int:
         """Months of a new grant; the first round staggers grant ends.

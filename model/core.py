@@ -500,15 +500,16 @@ class CollectiveImpactModel(mesa.Model):
                              intensity=depth / j)
             self.meetings_held += 1
 
-    def rivalry(self, losers: list[Nonprofit], winners: list[Nonprofit]) -> None:
+    def rivalry(self, contests: list[tuple[list[Nonprofit], list[Nonprofit]]]) -> None:
         """Losing a grant to a rival erodes the loser's trust in the winners.
 
-        Past conflict sharpens it: intensity 1 + 2 x the community's conflict history.
+        ``contests`` are one round's (losers, winners), one contest per domain, so no
+        pair of nonprofits meets in two of them. Past conflict sharpens it: intensity
+        1 + 2 x the community's conflict history.
         """
-        if losers and winners:
-            self.trust.erode(np.array([n.slot for n in losers]),
-                             np.array([n.slot for n in winners]),
-                             intensity=1.0 + 2.0 * self.traits.conflict_history)
+        self.trust.erode_blocks([([n.slot for n in losers], [n.slot for n in winners])
+                                 for losers, winners in contests],
+                                intensity=1.0 + 2.0 * self.traits.conflict_history)
 
     def on_priority_change(self, funder: Funder, old: int, new: int) -> None:
         """A funder moved its own money: broken commitments and mission drift follow.

@@ -60,6 +60,29 @@ class TrustNetwork:
         self._contact.put(block, True)
         self.version += 1
 
+    def erode_blocks(self, blocks: list[tuple[list[int], list[int]]],
+                     intensity: float = 1.0) -> None:
+        """``erode`` for several (trusters, trusted) blocks at once, in one pass.
+
+        The blocks must not share an entry (one round's contests, each in its own
+        domain, never do): each entry is eroded once, as by one ``erode`` per block.
+        """
+        blocks = [(rows, cols) for rows, cols in blocks if rows and cols]
+        if not blocks or intensity <= 0:
+            return
+        n = self.trust.shape[1]
+        if any(min(*rows, *cols) < 0 or max(*rows, *cols) >= n for rows, cols in blocks):
+            raise ValueError("a slot outside the trust network")
+        # Flat index of entry (i, j) is i x n + j, listed block by block, row by row.
+        flat = np.array([i * n + j for rows, cols in blocks for i in rows for j in cols],
+                        dtype=np.intp)
+        rate = self.erode_rate * intensity
+        t = self.trust.take(flat)
+        t *= 1.0 - (rate if rate < 1.0 else 1.0)
+        self.trust.put(flat, t)
+        self._contact.put(flat, True)
+        self.version += 1
+
     def end_month(self) -> None:
         """Decay trust between pairs that had no contact this month, then reset contacts."""
         self.trust[~self._contact] *= 1.0 - self.decay
