@@ -318,11 +318,29 @@ def test_play_keeps_up_with_its_speed(page):
         samples.append((month, drawn))
         time.sleep(0.25)
     _button(page, "❚❚").click()
+    _wait_until_still(page)
     reached = samples[-1][0]
     assert reached >= 10, f"4 s of play at 4 months/s reached only month {reached}"
     behind = [m - min(int(r) for r in drawn if r is not None)
               for m, drawn in samples if drawn and None not in drawn]
     assert max(behind) <= 2, f"charts fell {max(behind)} months behind the month shown"
+
+
+def _wait_until_still(page, seconds: float = 0.75):
+    """Wait until the month shown stops changing for ``seconds``.
+
+    Mesa's play loop may finish the month it was sleeping on after Pause (one more
+    step, within one play interval), so a test that goes on at once can see that
+    step land on whatever model comes next.
+    """
+    last, since = _month(page), time.monotonic()
+    deadline = since + UI_TIMEOUT_S
+    while time.monotonic() - since < seconds:
+        assert time.monotonic() < deadline, "the month kept changing after Pause"
+        time.sleep(0.1)
+        now = _month(page)
+        if now != last:
+            last, since = now, time.monotonic()
 
 
 def _select(page, label: str, option: str):
