@@ -50,19 +50,12 @@ class TrustNetwork:
 
     def erode(self, trusters: np.ndarray, trusted: np.ndarray, intensity: float = 1.0) -> None:
         """Lower the trust of each of ``trusters`` toward each of ``trusted``."""
-        if trusters.size == 0 or trusted.size == 0 or intensity <= 0:
-            return
-        block = self._block(trusters, trusted)
-        rate = self.erode_rate * intensity
-        t = self.trust.take(block)
-        t *= 1.0 - (rate if rate < 1.0 else 1.0)  # the diagonal's zeros stay zero
-        self.trust.put(block, t)
-        self._contact.put(block, True)
-        self.version += 1
+        self.erode_blocks([(np.asarray(trusters).tolist(), np.asarray(trusted).tolist())],
+                          intensity)
 
     def erode_blocks(self, blocks: list[tuple[list[int], list[int]]],
                      intensity: float = 1.0) -> None:
-        """``erode`` for several (trusters, trusted) blocks at once, in one pass.
+        """Lower trust within several (trusters, trusted) blocks at once, in one pass.
 
         The blocks must not share an entry (one round's contests, each in its own
         domain, never do): each entry is eroded once, as by one ``erode`` per block.
@@ -78,7 +71,7 @@ class TrustNetwork:
                         dtype=np.intp)
         rate = self.erode_rate * intensity
         t = self.trust.take(flat)
-        t *= 1.0 - (rate if rate < 1.0 else 1.0)
+        t *= 1.0 - (rate if rate < 1.0 else 1.0)  # the diagonal's zeros stay zero
         self.trust.put(flat, t)
         self._contact.put(flat, True)
         self.version += 1
