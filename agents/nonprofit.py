@@ -203,12 +203,12 @@ class Nonprofit(mesa.Agent):
         self.fixed_cost += (target - self.fixed_cost) / months
 
     # --- services ---------------------------------------------------------------------
-    def serve_residents(self, services_money: float, case_draw: float | None = None) -> None:
+    def serve_residents(self, services_money: float, case_draw: float) -> None:
         """Mechanism 'caseload choice': how many residents it serves this month, and how.
 
         Its cases are what the money left for services pays for, plus its share of
         volunteers' cases, rounded to a whole number (``case_draw``, a uniform draw in
-        [0, 1), decides the rest; None draws one). A member takes up to
+        [0, 1), decides the rest). A member takes up to
         ``mutually_reinforcing`` x alignment of them from the shared referral list
         (high, multi-domain need, no duplication among members), accepting each
         referral with its trust in the coordinator, and finds the rest by need itself
@@ -259,8 +259,7 @@ class Nonprofit(mesa.Agent):
         cost += self.autonomy_cost * p["common_agenda"]
         return gain - cost
 
-    def review_membership(self, join_draw: float | None = None,
-                          share_draw: float | None = None) -> None:
+    def review_membership(self, join_draw: float, share_draw: float) -> None:
         """Mechanism 'membership': join when the net benefit passes its own threshold.
 
         Nobody joins where there is nothing to join (all four working conditions at
@@ -270,8 +269,7 @@ class Nonprofit(mesa.Agent):
         grant or regime makes a nonprofit a member.
 
         ``join_draw`` and ``share_draw`` are uniform draws in [0, 1): the first sets the
-        alignment a newcomer brings (at most 0.5), the second whether it reports; None
-        draws them.
+        alignment a newcomer brings (at most 0.5), the second whether it reports.
         """
         model = self.model
         if not model.coalition_possible():
@@ -283,12 +281,8 @@ class Nonprofit(mesa.Agent):
                 self.is_member = False
         elif net > self.join_threshold:
             self.is_member = True
-            if join_draw is None:
-                join_draw = model.rng.random()
             if 0.5 * join_draw > self.alignment:
                 self.alignment = 0.5 * join_draw
-        if share_draw is None:
-            share_draw = model.rng.random()
         self.shares_data = self.is_member and share_draw < model.trust_in_members(self.slot)
 
     def update_alignment(self) -> None:

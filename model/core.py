@@ -571,16 +571,14 @@ class CollectiveImpactModel(mesa.Model):
         """
         self.month_draws = self.rng.random((len(self._slots), 4)).tolist()
 
-    def draw_case_count(self, expected: float, draw: float | None = None) -> int:
+    def draw_case_count(self, expected: float, draw: float) -> int:
         """Whole number of cases with the given expectation (floor plus a Bernoulli rest).
 
-        ``draw`` is the uniform draw in [0, 1) that decides the rest; None draws one.
+        ``draw`` is the uniform draw in [0, 1) that decides the rest.
         """
         if expected <= 0:
             return 0
         whole = int(expected)
-        if draw is None:
-            draw = self.rng.random()
         return whole + (draw < expected - whole)
 
     def mobilise_latent_resources(self) -> None:
