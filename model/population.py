@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import expit
 
+from model import kernels
+
 
 def row_sum(a: np.ndarray) -> np.ndarray:
     """Sum of each row of a 2-D array, bit-identical to ``a.sum(axis=1)``, for up to 8 columns.
@@ -88,7 +90,7 @@ class ResidentPopulation:
         logits += 1.0
         self.structural_base = np.divide(1.0, logits, out=logits)
         self.structural = self.structural_base.copy()  # the base level less policy relief
-        self._work: np.ndarray | None = None  # (2, rows, K) scratch arrays, see _scratch()
+        self._work: np.ndarray | None = None  # (rows, K) scratch array, see _scratch()
         # Start from the untreated steady state: structural pull balanced by spill-over.
         self.need = self.structural_base.copy()
         self._drift(self.need, months=200)
@@ -105,7 +107,6 @@ class ResidentPopulation:
         self._wellbeing_cache: tuple[int, np.ndarray] | None = None
         self._wellbeing_means: tuple[int, tuple[float, float, float]] | None = None
         self._group_work: np.ndarray | None = None  # see wellbeing_means()
-        self._draws: np.ndarray | None = None  # (N,) uniform draws, see activate_latent()
         self._mean_need_cache: tuple[int, np.ndarray] | None = None
         self._engagement_mean: float | None = None  # see mean_engagement()
         self.version = 0  # bumped whenever needs change, to invalidate caches
@@ -121,7 +122,7 @@ class ResidentPopulation:
             return self._wellbeing_cache[1]
         need, k, rho = self.need, self.k, self.rho
         y = np.empty(need.shape[0])
-        work = self._scratch()[0]
+        work = self._scratch()
         for rows in _row_blocks(need.shape[0], work.shape[0]):
             x = np.subtract(1.0, need[rows], out=work[:rows.stop - rows.start])
             np.clip(x, 1e-6, 1.0, out=x)
@@ -195,57 +196,36 @@ class ResidentPopulation:
         """
         if residents.size == 0:
             return 0
-        key = residents.astype(np.int64) * self.k + domains
-        order = np.argsort(key, kind="stable")
-        key_sorted = key[order]
-        starts = np.flatnonzero(np.r_[True, key_sorted[1:] != key_sorted[:-1]])
-        best = np.maximum.reduceat(reduction[order], starts)
-        unique_keys = key_sorted[starts]
-        r, d = np.divmod(unique_keys, self.k)
-        self.need[r, d] *= 1.0 - best
+        duplicates = kernels.apply_cases(self.need, np.asarray(residents, dtype=np.int64),
+                                         np.asarray(domains, dtype=np.int64),
+                                         np.asarray(reduction, dtype=np.float64))
         self.version += 1
-        return int(residents.size - unique_keys.size)
+        return int(duplicates)
 
-    # --- monthly dynamics ------------------------------------------------------------
     def _scratch(self) -> np.ndarray:
-        """Two reusable (rows, K) work arrays for the row-block passes (see ``_row_blocks``).
+        """A reusable (rows, K) work array for wellbeing's row blocks (see ``_row_blocks``).
 
-        Blocks of rows keep the monthly passes over (N, K) arrays in cache, and fresh
-        large temporaries each month would cost page faults.
+        Blocks of rows keep the pass over (N, K) arrays in cache, and fresh large
+        temporaries each month would cost page faults.
         """
         k = self.need.shape[1]
         rows = min(max(1, _BLOCK_ITEMS // max(k, 1)), self.need.shape[0])
-        if self._work is None or self._work.shape[1] != rows or self._work.shape[2] != k:
-            self._work = np.empty((2, rows, k))
+        if self._work is None or self._work.shape != (rows, k):
+            self._work = np.empty((rows, k))
         return self._work
 
+    # --- monthly dynamics ------------------------------------------------------------
     def _drift(self, need: np.ndarray, months: int = 1) -> np.ndarray:
         """``months`` months of regeneration toward structural need plus cross-domain spill-over.
 
         Updates ``need`` in place and returns it: need + regeneration x (structural -
         need) + spill-over x (mean of the other domains), clipped to [0, 1]. Each
-        resident's row evolves on its own, so rows are taken in cache-sized blocks,
-        all months for one block before the next: the same numbers as whole-array
-        passes month after month.
+        resident's row evolves on its own, so the compiled pass takes one row through
+        all its months before the next: the same numbers as whole-array passes month
+        after month.
         """
-        work = self._scratch()
-        k, regeneration, spillover = self.k, self.regeneration, self.spillover
-        for rows in _row_blocks(need.shape[0], work.shape[1]):
-            m = rows.stop - rows.start
-            block, structural = need[rows], self.structural[rows]
-            others, pull = work[0, :m], work[1, :m]
-            for _ in range(months):
-                if k > 1:
-                    np.subtract(row_sum(block)[:, None], block, out=others)
-                    others /= k - 1
-                else:
-                    others.fill(0.0)
-                np.subtract(structural, block, out=pull)
-                pull *= regeneration
-                block += pull
-                others *= spillover
-                block += others
-                np.clip(block, 0.0, 1.0, out=block)
+        kernels.drift(need, self.structural, float(self.regeneration), float(self.spillover),
+                      int(months))
         return need
 
     def regenerate(self) -> None:
@@ -265,9 +245,8 @@ class ResidentPopulation:
         Growth is ``growth``/month scaled by each resident's responsiveness (mean 1).
         """
         self._engagement_mean = None
-        e = self.engagement
-        e += growth * self.responsiveness * (1.0 - e) - decay * e
-        np.clip(e, 0.0, 1.0, out=e)
+        kernels.grow_engagement(self.engagement, self.responsiveness, float(growth),
+                                float(decay))
 
     def activate_latent(self, rng: np.random.Generator, community_trust: float,
                         trust_threshold: float, engagement_threshold: float,
@@ -282,22 +261,9 @@ class ResidentPopulation:
         Returns the sum of active resources (resident units).
         """
         trust_step = float(expit((community_trust - trust_threshold) / width))
-        favour = np.subtract(self.engagement, engagement_threshold)
-        favour /= width
-        expit(favour, out=favour)
-        favour *= trust_step  # P(active) that conditions favour
-        # The same two rounds of n uniform draws as rng.random(n), into one reused array.
-        if self._draws is None or self._draws.size != self.n:
-            self._draws = np.empty(self.n)
-        switching = np.less(rng.random(out=self._draws), switch_rate)
-        wanted = np.less(rng.random(out=self._draws), favour)
-        # active = wanted where switching, else as before (latent_active[switching] =
-        # wanted[switching], as elementwise logic: a masked copy costs several times more)
         active = self.latent_active
-        np.logical_and(wanted, switching, out=wanted)
-        np.logical_not(switching, out=switching)
-        np.logical_and(active, switching, out=switching)
-        np.logical_or(wanted, switching, out=active)
+        kernels.switch_latent(rng, active, self.engagement, float(engagement_threshold),
+                              float(width), trust_step, float(switch_rate))
         return float(self.latent[active].sum())
 
     def latent_share(self) -> float:

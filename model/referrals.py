@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from model.population import ResidentPopulation, row_sum
+from model.kernels import read_referral_needs
+from model.population import ResidentPopulation
 
 
 class ReferralList:
@@ -25,7 +26,6 @@ class ReferralList:
     def __init__(self, reading_noise: float) -> None:
         self.reading_noise = reading_noise
         self._queues: dict[int, np.ndarray] = {}
-        self._work: tuple[np.ndarray, ...] | None = None  # see _work_arrays()
 
     def prepare(self, rng: np.random.Generator, pop: ResidentPopulation, demand: np.ndarray,
                 capacity: float) -> None:
@@ -39,33 +39,21 @@ class ReferralList:
         self._queues = {}
         if not demand.any():
             return
-        reached = np.flatnonzero(rng.random(pop.n) < pop.access())
+        # One compiled pass reads every reached resident's needs (the same draws and
+        # numbers as the array expressions): keys[d] is minus (need read in d x mean
+        # need read), so the lowest keys are the highest priorities.
+        reached, keys = read_referral_needs(
+            rng, pop.need, pop.engagement, pop.marginalised, float(pop.base_access),
+            self.reading_noise * (1.0 - capacity))
         m = reached.size
-        seen_work, need_work, rank_work = self._work_arrays(pop.need.shape)
-        need = np.take(pop.need, reached, axis=0, out=need_work[:m], mode="clip")
-        noise_sd = self.reading_noise * (1.0 - capacity) * (1.0 - pop.engagement[reached])
-        seen = rng.standard_normal(out=seen_work[:m])  # reading noise, then the need as read
-        seen *= noise_sd[:, None]
-        seen += need
-        np.clip(seen, 0.0, 1.0, out=seen)
-        overall = row_sum(seen) / seen.shape[1]  # mean over domains
-        # Residents are ranked by minus their priority (need here x overall), highest
-        # first; need x (-overall) is exactly -(need x overall).
-        minus_overall = np.negative(overall, out=overall)
         for domain, wanted in enumerate(demand.tolist()):
             k = min(int(wanted), m)
             if k <= 0:
                 continue
-            rank = np.multiply(seen[:, domain], minus_overall, out=rank_work[:m])
+            rank = keys[domain]
             top = np.argpartition(rank, k - 1)[:k]
             top = top[np.argsort(rank[top], kind="stable")]
             self._queues[domain] = reached[top]
-
-    def _work_arrays(self, shape: tuple[int, int]) -> tuple[np.ndarray, ...]:
-        """Reusable (N, K), (N, K) and (N,) arrays: fresh large ones each month cost page faults."""
-        if self._work is None or self._work[0].shape != shape:
-            self._work = (np.empty(shape), np.empty(shape), np.empty(shape[0]))
-        return self._work
 
     def hand_out(self, domains: np.ndarray, wanted: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
