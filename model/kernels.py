@@ -75,28 +75,6 @@ def grow_engagement(engagement: np.ndarray, responsiveness: np.ndarray, growth: 
         engagement[i] = _clip01(e + ((growth * responsiveness[i]) * (1.0 - e) - decay * e))
 
 
-@njit(cache=True)
-def switch_latent(rng: np.random.Generator, active: np.ndarray, engagement: np.ndarray,
-                  engagement_threshold: float, width: float, trust_step: float,
-                  switch_rate: float) -> None:
-    """A month of latent resources switching on and off, in place (``activate_latent``).
-
-    First one uniform per resident decides who switches this month (under
-    ``switch_rate``), then a second per resident whether a switching resident's
-    resources become active, with chance trust_step x expit((engagement -
-    threshold) / width); the others keep their state.
-    """
-    n = active.size
-    switching = np.empty(n, dtype=np.bool_)
-    for i in range(n):
-        switching[i] = rng.random() < switch_rate
-    for i in range(n):
-        favour = 1.0 / (1.0 + np.exp(-((engagement[i] - engagement_threshold) / width)))
-        wanted = rng.random() < favour * trust_step
-        if switching[i]:
-            active[i] = wanted
-
-
 @njit(cache=True, inline="always")
 def _access(marginalised: np.ndarray, engagement: np.ndarray, base_access: float,
             i: int) -> float:

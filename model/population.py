@@ -107,6 +107,7 @@ class ResidentPopulation:
         self._wellbeing_cache: tuple[int, np.ndarray] | None = None
         self._wellbeing_means: tuple[int, tuple[float, float, float]] | None = None
         self._group_work: np.ndarray | None = None  # see wellbeing_means()
+        self._draws: np.ndarray | None = None  # (N,) uniform draws, see activate_latent()
         self._mean_need_cache: tuple[int, np.ndarray] | None = None
         self._engagement_mean: float | None = None  # see mean_engagement()
         self.version = 0  # bumped whenever needs change, to invalidate caches
@@ -261,9 +262,22 @@ class ResidentPopulation:
         Returns the sum of active resources (resident units).
         """
         trust_step = float(expit((community_trust - trust_threshold) / width))
+        favour = np.subtract(self.engagement, engagement_threshold)
+        favour /= width
+        expit(favour, out=favour)
+        favour *= trust_step  # P(active) that conditions favour
+        # The same two rounds of n uniform draws as rng.random(n), into one reused array.
+        if self._draws is None or self._draws.size != self.n:
+            self._draws = np.empty(self.n)
+        switching = np.less(rng.random(out=self._draws), switch_rate)
+        wanted = np.less(rng.random(out=self._draws), favour)
+        # active = wanted where switching, else as before (latent_active[switching] =
+        # wanted[switching], as elementwise logic: a masked copy costs several times more)
         active = self.latent_active
-        kernels.switch_latent(rng, active, self.engagement, float(engagement_threshold),
-                              float(width), trust_step, float(switch_rate))
+        np.logical_and(wanted, switching, out=wanted)
+        np.logical_not(switching, out=switching)
+        np.logical_and(active, switching, out=switching)
+        np.logical_or(wanted, switching, out=active)
         return float(self.latent[active].sum())
 
     def latent_share(self) -> float:
