@@ -171,6 +171,11 @@ def score_applications(rng: np.random.Generator, applicants: list[Nonprofit],
     return scores
 
 
+def _log(x: float) -> float:
+    """Natural log, -inf at 0 (as ``np.log``): a tiny effort over a large target can underflow."""
+    return math.log(x) if x > 0.0 else -math.inf
+
+
 def run_contest(rng: np.random.Generator, applicants: list[Nonprofit], awards: list[float],
                 grant_months: int, judging: Judging) -> tuple[list[tuple[Nonprofit, float]],
                                                               list[Nonprofit]]:
@@ -200,7 +205,7 @@ def run_contest(rng: np.random.Generator, applicants: list[Nonprofit], awards: l
         applicants, log_w = applying, scores
         if efforts:
             r = judging.effort_power
-            log_w = [w + r * math.log(x / target) for w, x in zip(scores, efforts, strict=True)]
+            log_w = [w + r * _log(x / target) for w, x in zip(scores, efforts, strict=True)]
     order = pick_winners(rng, log_w, len(awards))
     winners = [(applicants[i], awards[j]) for j, i in enumerate(order)]
     won = set(order)

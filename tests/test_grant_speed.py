@@ -144,3 +144,28 @@ def test_a_contest_gives_what_the_array_contest_gave(seed):
     assert [a.seeking for a in ours_field] == [a.seeking for a in theirs_field]
     assert [type(a.seeking) for a in ours_field] == [type(a.seeking) for a in theirs_field]
     assert new.random() == old.random()
+
+
+def test_an_effort_too_small_to_register_loses_as_it_did_with_numpy_logs():
+    """A denormal effort over the target underflows to 0: log weight -inf, no error.
+
+    Found by the long property test (max_seeking_share = 5e-324): the Python-float
+    contest raised on math.log(0), where the array contest gave -inf and went on.
+    """
+    judging = Judging(pitch_weight=4.0, outcome_weight=2.0, noise_sd=0.3,
+                      alignment_weight=0.0, effort_power=0.5, prior_mean=0.5,
+                      prior_sd=1.0 / 6.0)
+
+    def field():
+        return [Applicant(pitch=0.5, effectiveness=0.5, alignment=0.0, is_member=False,
+                          reporting_precision=0.0, cap=cap) for cap in (5e-324, 1e9, 1e9)]
+
+    ours, theirs = field(), field()
+    new, old = np.random.default_rng(3), np.random.default_rng(3)
+    with np.errstate(divide="ignore"):
+        ref_winners, ref_losers = reference_contest(old, theirs, [1000.0], 36, judging)
+    winners, losers = run_contest(new, ours, [1000.0], 36, judging)
+    assert [ours.index(a) for a, _ in winners] == [theirs.index(a) for a, _ in ref_winners]
+    assert [ours.index(a) for a in losers] == [theirs.index(a) for a in ref_losers]
+    assert ours[0] in losers  # its application counts for nothing against real ones
+    assert new.random() == old.random()
