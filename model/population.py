@@ -178,7 +178,9 @@ class ResidentPopulation:
         """Chance that residents ``idx`` can be reached by a service this month, in [0, 1].
 
         Others are always reachable; marginalised residents only with probability
-        ``marginalised_access``, raised toward 1 by their engagement.
+        ``marginalised_access``, raised toward 1 by their engagement. The compiled
+        monthly passes read it one resident at a time (``model.kernels._access``, the
+        same formula); the known-answer tests compare them with this array form.
         """
         # base + (1 - base) x engagement, computed in one array instead of two
         marg_access = np.multiply(self.engagement[idx], 1.0 - self.base_access)
