@@ -193,7 +193,7 @@ def apply_cases(need: np.ndarray, residents: np.ndarray, domains: np.ndarray,
     cases on the same resident and domain only the strongest counts.
     """
     k = need.shape[1]
-    key = residents.astype(np.int64) * k + domains
+    key = residents * k + domains  # both int64 (the caller's arrays)
     order = np.argsort(key, kind="mergesort")
     unique = 0
     p = 0

@@ -54,7 +54,8 @@ def test_regenerate_updates_the_need_array_in_place():
     np.testing.assert_array_equal(row, pop.need[4])
 
 
-# --- the compiled passes (model.kernels) against the NumPy forms they replaced ----------
+# --- the monthly passes against the NumPy forms: compiled ones (model.kernels) and ----
+# --- the latent-resources pass, which stays on NumPy ------------------------------------
 def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
